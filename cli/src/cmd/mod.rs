@@ -1,0 +1,3 @@
+//! One module per noun.
+pub mod decrypt;
+pub mod encrypt;

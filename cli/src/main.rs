@@ -1,0 +1,33 @@
+//! `fle`: CloudFront field-level encryption keys, profiles, rotation, decryption and edge signing.
+//!
+//! `main` only wires: each noun lives in `cmd/<noun>.rs`.
+
+mod cmd;
+mod exit;
+
+use clap::{Parser, Subcommand};
+
+/// CloudFront field-level encryption and edge request signing, from key generation to rotation.
+#[derive(Debug, Parser)]
+#[command(name = "fle", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decrypt one field value (an AWS Encryption SDK message) or a whole form body.
+    Decrypt(cmd::decrypt::Args),
+    /// Encrypt a value or a form body exactly as CloudFront field-level encryption would.
+    Encrypt(cmd::encrypt::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decrypt(args) => cmd::decrypt::run(args),
+        Command::Encrypt(args) => cmd::encrypt::run(args),
+    };
+    exit::report(result)
+}
