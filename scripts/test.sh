@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test of the project. Installs what it needs by itself:
+#   - the wasm32-unknown-unknown Rust target (edge signer),
+#   - a Python venv (./.venv) with the pinned oracles and emulator of tests/requirements.txt,
+#   - the edge handler's npm dev dependencies (npm ci),
+#   - moto_server on a free loopback port for the life of the run (stopped on exit).
+# Usage: scripts/test.sh            (from anywhere inside the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "toolchain: wasm32-unknown-unknown target"
+rustup target add wasm32-unknown-unknown >/dev/null
+
+step "python venv with pinned oracles (tests/requirements.txt)"
+venv="$root/.venv"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum tests/requirements.txt | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
+  echo "$want" >"$stamp"
+fi
+export FLE_TEST_PYTHON="$venv/bin/python"
+
+if [ -f edge-signer/handler/package-lock.json ]; then
+  step "edge handler: npm ci"
+  (cd edge-signer/handler && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+mkdir -p "$root/target"
+step "moto_server on a free loopback port"
+port=$("$FLE_TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$root/target/moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if "$FLE_TEST_PYTHON" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+export FLE_TEST_MOTO_URL="http://127.0.0.1:$port"
+
+step "cargo test (workspace)"
+cargo test --workspace --all-features --locked
+
+step "clippy (library lints)"
+cargo clippy --workspace --all-features --locked -- -D warnings
+
+echo "all test suites passed" >&2
