@@ -1,0 +1,281 @@
+//! Signing a CloudFront origin request for API Gateway (or a Lambda function URL).
+
+use std::fmt;
+
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+use crate::event::{Header, Headers, Request, Response};
+use crate::sigv4::{self, CanonicalInput};
+use crate::time::SigningTime;
+
+/// Headers the signer sets itself; a viewer's copy is dropped so it cannot ride along.
+const SIGNER_HEADERS: [&str; 4] = ["authorization", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"];
+
+/// The origin custom header carrying the API Gateway API key: signed when present.
+const API_KEY_HEADER: &str = "x-api-key";
+
+/// Region and service names go into the credential scope: keep them to what AWS uses.
+const MAX_SCOPE_PART: usize = 64;
+
+/// AWS credentials. `Debug` never shows the secret key or the session token.
+#[derive(Clone)]
+pub struct Credentials {
+    access_key_id: String,
+    secret_access_key: Zeroizing<String>,
+    session_token: Option<Zeroizing<String>>,
+}
+
+impl Credentials {
+    /// Credentials from their parts; empty strings count as absent (`None`).
+    pub fn new(access_key_id: &str, secret_access_key: &str, session_token: Option<&str>) -> Option<Self> {
+        if access_key_id.is_empty() || secret_access_key.is_empty() {
+            return None;
+        }
+        Some(Self {
+            access_key_id: access_key_id.to_string(),
+            secret_access_key: Zeroizing::new(secret_access_key.to_string()),
+            session_token: session_token.filter(|t| !t.is_empty()).map(|t| Zeroizing::new(t.to_string())),
+        })
+    }
+
+    /// The access key id (not secret; it appears in the `Authorization` header).
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Everything one signing needs besides the request.
+#[derive(Debug, Clone, Copy)]
+pub struct SigningParams<'a> {
+    /// `None` when the runtime had no credentials: the request is refused with a 5xx.
+    pub credentials: Option<&'a Credentials>,
+    /// The API's region; `None` derives it from an `execute-api` or `lambda-url` origin domain.
+    pub region: Option<&'a str>,
+    /// `execute-api` for API Gateway, `lambda` for function URLs.
+    pub service: &'a str,
+    pub time: SigningTime,
+    /// Lowercase hex SHA-256 of the decoded body, when the caller hashed it (faster natively
+    /// in Node than in wasm); `None` makes the signer decode and hash `body.data` itself.
+    pub payload_sha256: Option<&'a str>,
+}
+
+/// Why a request was not signed. Each maps to the response object CloudFront returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// CloudFront cut the body at 1 MB: a truncated body must not reach the origin (413).
+    BodyTruncated,
+    /// The path has a `.` or `..` segment (also percent-encoded), which could step out of
+    /// the origin path (400).
+    DotSegment,
+    /// No AWS credentials in the runtime (500).
+    MissingCredentials,
+    /// The event is not an origin request with a custom origin, or its body cannot be read (500).
+    MalformedEvent,
+    /// No usable region, service or time: not configured and not derivable from the origin (500).
+    BadConfig,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BodyTruncated => "request body truncated by cloudfront, cannot be signed",
+            Self::DotSegment => "dot segment in request path",
+            Self::MissingCredentials => "no aws credentials available",
+            Self::MalformedEvent => "not a readable cloudfront origin-request event",
+            Self::BadConfig => "invalid signer configuration (region, service or time)",
+        })
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl Refusal {
+    /// The response object returned to CloudFront instead of the request. It carries the
+    /// refusal class only, never credentials or request data.
+    pub fn response(self) -> Response {
+        let (status, description) = match self {
+            Self::BodyTruncated => ("413", "Payload Too Large"),
+            Self::DotSegment => ("400", "Bad Request"),
+            Self::MissingCredentials | Self::MalformedEvent | Self::BadConfig => ("500", "Internal Server Error"),
+        };
+        let mut headers = Headers::new();
+        headers.insert("content-type".into(), vec![Header::new("Content-Type", "text/plain; charset=utf-8")]);
+        headers.insert("cache-control".into(), vec![Header::new("Cache-Control", "no-store")]);
+        Response {
+            status: status.into(),
+            status_description: description.into(),
+            headers,
+            body: format!("edge signer refused the request: {self}\n"),
+        }
+    }
+}
+
+/// Signs `request` for its origin. Returns the request to forward: `host` set to the origin
+/// domain, `querystring` rewritten to the canonical query that was signed, viewer copies of
+/// the signing headers dropped, and `x-amz-date`, `x-amz-content-sha256`,
+/// `x-amz-security-token` (with a session token) and `authorization` added.
+///
+/// # Errors
+/// A [`Refusal`] when the request must not be forwarded signed; turn it into the response
+/// object with [`Refusal::response`].
+pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Request, Refusal> {
+    let origin = request.origin.as_ref().and_then(|o| o.custom.as_ref()).ok_or(Refusal::MalformedEvent)?;
+    let domain = origin.domain_name.to_ascii_lowercase();
+    if domain.is_empty() || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+        return Err(Refusal::MalformedEvent);
+    }
+    let region = match params.region {
+        Some(r) => r.to_string(),
+        None => region_from_domain(&domain).ok_or(Refusal::BadConfig)?,
+    };
+    if !valid_scope_part(&region) || !valid_scope_part(params.service) {
+        return Err(Refusal::BadConfig);
+    }
+
+    let path = format!("{}{}", origin.path, request.uri);
+    if !path.starts_with('/') || has_dot_segment(&path) {
+        return Err(if path.starts_with('/') { Refusal::DotSegment } else { Refusal::MalformedEvent });
+    }
+
+    let payload_sha256 = payload_sha256(request, params.payload_sha256)?;
+    let credentials = params.credentials.ok_or(Refusal::MissingCredentials)?;
+
+    let mut signed = request.clone();
+    signed.querystring = sigv4::canonical_query(&request.querystring);
+    signed.headers.retain(|name, _| {
+        !SIGNER_HEADERS.contains(&name.as_str()) && !origin.custom_headers.contains_key(name)
+    });
+    signed.headers.insert("host".into(), vec![Header::new("Host", domain.clone())]);
+
+    let amz_date = params.time.amz_date();
+    let mut to_sign: Vec<(String, String)> = vec![
+        ("host".into(), domain),
+        ("x-amz-content-sha256".into(), payload_sha256.clone()),
+        ("x-amz-date".into(), amz_date.clone()),
+    ];
+    if let Some(token) = &credentials.session_token {
+        to_sign.push(("x-amz-security-token".into(), token.to_string()));
+    }
+    for entry in origin.custom_headers.get(API_KEY_HEADER).into_iter().flatten() {
+        to_sign.push((API_KEY_HEADER.into(), entry.value.clone()));
+    }
+
+    let canonical = sigv4::canonical_request(&CanonicalInput {
+        method: &request.method,
+        path: &path,
+        query: &signed.querystring,
+        headers: &to_sign,
+        payload_sha256: &payload_sha256,
+        normalize_path: true,
+    });
+    let scope = sigv4::credential_scope(params.time, &region, params.service);
+    let string_to_sign = sigv4::string_to_sign(params.time, &scope, &canonical.text);
+    let key = Zeroizing::new(sigv4::signing_key(&credentials.secret_access_key, params.time, &region, params.service));
+    let signature = sigv4::signature(&key, &string_to_sign);
+
+    let headers = &mut signed.headers;
+    headers.insert("x-amz-date".into(), vec![Header::new("X-Amz-Date", amz_date)]);
+    headers.insert("x-amz-content-sha256".into(), vec![Header::new("X-Amz-Content-Sha256", payload_sha256)]);
+    if let Some(token) = &credentials.session_token {
+        headers.insert("x-amz-security-token".into(), vec![Header::new("X-Amz-Security-Token", token.to_string())]);
+    }
+    headers.insert(
+        "authorization".into(),
+        vec![Header::new(
+            "Authorization",
+            format!(
+                "{} Credential={}/{scope}, SignedHeaders={}, Signature={signature}",
+                sigv4::ALGORITHM,
+                credentials.access_key_id,
+                canonical.signed_headers
+            ),
+        )],
+    );
+    Ok(signed)
+}
+
+/// The payload hash: the caller's, or SHA-256 of the decoded `body.data`.
+fn payload_sha256(request: &Request, given: Option<&str>) -> Result<String, Refusal> {
+    let Some(body) = &request.body else {
+        return Ok(sigv4::EMPTY_PAYLOAD_SHA256.to_string());
+    };
+    if body.input_truncated {
+        return Err(Refusal::BodyTruncated);
+    }
+    if let Some(hash) = given {
+        return if sigv4::is_sha256_hex(hash) { Ok(hash.to_string()) } else { Err(Refusal::MalformedEvent) };
+    }
+    match body.encoding.as_deref() {
+        // Hash the decoded bytes themselves: a detour through a UTF-8 string would change them.
+        Some("base64") | None => base64::engine::general_purpose::STANDARD
+            .decode(body.data.as_bytes())
+            .map(|bytes| sigv4::sha256_hex(&bytes))
+            .map_err(|_| Refusal::MalformedEvent),
+        Some("text") => Ok(sigv4::sha256_hex(body.data.as_bytes())),
+        Some(_) => Err(Refusal::MalformedEvent),
+    }
+}
+
+/// `abc.execute-api.eu-west-1.amazonaws.com` or `abc.lambda-url.eu-west-1.on.aws` → the region.
+pub fn region_from_domain(domain: &str) -> Option<String> {
+    let labels: Vec<&str> = domain.split('.').collect();
+    match labels.as_slice() {
+        [_, "execute-api", region, "amazonaws", "com"]
+        | [_, "execute-api", region, "amazonaws", "com", "cn"]
+        | [_, "lambda-url", region, "on", "aws"] => Some((*region).to_string()),
+        _ => None,
+    }
+}
+
+fn valid_scope_part(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_SCOPE_PART && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// True when a segment is `.` or `..`, also written with `%2E`/`%2e`.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded = segment.replace("%2E", ".").replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_from_domains() {
+        assert_eq!(region_from_domain("a1.execute-api.eu-west-3.amazonaws.com").as_deref(), Some("eu-west-3"));
+        assert_eq!(region_from_domain("x.lambda-url.us-east-2.on.aws").as_deref(), Some("us-east-2"));
+        assert_eq!(region_from_domain("example.com"), None);
+        assert_eq!(region_from_domain("a.execute-api.evil.example.com"), None);
+    }
+
+    #[test]
+    fn dot_segments() {
+        assert!(has_dot_segment("/prod/../admin"));
+        assert!(has_dot_segment("/prod/%2e%2E/admin"));
+        assert!(has_dot_segment("/prod/./x"));
+        assert!(!has_dot_segment("/prod/..x/.y/a.b"));
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let c = Credentials::new("AKID", "SECRETKEY", Some("TOKEN")).unwrap();
+        let shown = format!("{c:?}");
+        assert!(shown.contains("AKID") && !shown.contains("SECRETKEY") && !shown.contains("TOKEN"));
+        assert!(Credentials::new("AKID", "", None).is_none());
+    }
+}

@@ -1,0 +1,46 @@
+//! Plain exported functions for the Node handler (no wasm-bindgen): the host copies the
+//! invocation JSON into memory it got from `alloc`, calls `sign`, reads the result and frees it.
+//!
+//! Memory contract: `alloc(n)` returns a buffer of exactly `n` bytes; `sign(ptr, n)` takes
+//! ownership of that buffer and returns `(out_ptr << 32) | out_len` of a new buffer the host
+//! must release with `dealloc(out_ptr, out_len)`.
+
+// Exported symbols and raw-pointer ownership transfer across the wasm boundary are unsafe by
+// nature; everything else in the crate stays safe.
+#![allow(unsafe_code)]
+
+/// A buffer of `len` bytes owned by the host until passed to `sign` or `dealloc`.
+#[no_mangle]
+pub extern "C" fn alloc(len: usize) -> *mut u8 {
+    let mut buf = vec![0_u8; len].into_boxed_slice();
+    let ptr = buf.as_mut_ptr();
+    core::mem::forget(buf);
+    ptr
+}
+
+/// Frees a buffer from `alloc` or `sign`.
+///
+/// # Safety
+/// `ptr`/`len` must come from `alloc` or `sign` and not be freed before.
+#[no_mangle]
+pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: usize) {
+    // SAFETY: the caller returns a boxed slice of exactly `len` bytes that we leaked.
+    drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, len)) });
+}
+
+/// Signs one invocation (see [`crate::invoke_json`]); frees the input buffer.
+///
+/// # Safety
+/// `ptr`/`len` must be a buffer from `alloc`, filled by the host, not used after this call.
+#[no_mangle]
+pub unsafe extern "C" fn sign(ptr: *mut u8, len: usize) -> u64 {
+    // SAFETY: as for `dealloc`; the zeroizing drop clears the credentials it carried.
+    let input = zeroize::Zeroizing::new(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, len)) });
+    let mut out = crate::invoke_json(&input).into_boxed_slice();
+    let (out_ptr, out_len) = (out.as_mut_ptr(), out.len());
+    core::mem::forget(out);
+    // wasm32 addresses and lengths fit in 32 bits; 0 tells the host something went wrong.
+    let ptr = u64::try_from(out_ptr.addr()).unwrap_or(0);
+    let len = u64::try_from(out_len).unwrap_or(0);
+    (ptr << 32) | len
+}
