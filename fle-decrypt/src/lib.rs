@@ -1,1 +1,57 @@
-//! placeholder
+//! Decrypt Amazon CloudFront field-level-encryption fields.
+//!
+//! CloudFront encrypts each configured form field with an RSA public key and writes it as a
+//! base64 AWS Encryption SDK (ESDK) message. This crate parses such messages strictly (format
+//! v1 and v2, all eleven algorithm suites, framed and single-block bodies), unwraps the data
+//! key with RSA on aws-lc-rs, checks key commitment, header tag, frame tags and ECDSA footer
+//! signature, and only then hands out the plaintext, as a [`Secret`] that never prints itself.
+//!
+//! No network, no async, no panics on any input.
+//!
+//! ```
+//! use fle_decrypt::{form::FieldPatterns, Keyring, Padding, PrivateKey};
+//! # fn handler(private_key_pem: &[u8], body: &[u8]) -> Result<(), fle_decrypt::Error> {
+//! let mut keyring = Keyring::new();
+//! keyring.add("checkout", "checkout-2026-11", PrivateKey::from_pem(private_key_pem)?, Padding::OaepSha256)?;
+//! let patterns = FieldPatterns::parse("card_*,ssn")?;
+//! let form = fle_decrypt::form::decrypt_form(&keyring, body, &patterns)?;
+//! if let Some(card) = form.get("card_number") {
+//!     charge(card.expose());
+//! }
+//! # Ok(()) }
+//! # fn charge(_: &[u8]) {}
+//! ```
+//!
+//! # Errors
+//! Every failure is an [`Error`] whose variant is the class a caller acts on; all cryptographic
+//! failures are the single [`Error::DecryptionFailed`].
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod codec;
+#[cfg(feature = "encrypt")]
+pub mod encrypt;
+mod error;
+pub mod form;
+mod keyring;
+mod keys;
+mod limits;
+mod message;
+mod secret;
+mod suite;
+
+pub use error::Error;
+pub use keyring::{Decrypted, Keyring};
+pub use keys::{Padding, PrivateKey};
+pub use limits::Limits;
+pub use secret::Secret;
+pub use suite::Suite;
+
+/// Entry points for fuzzers and property tests; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a message with default limits and throws the result away.
+    pub fn parse_message(data: &[u8]) {
+        let _ = crate::message::parse(data, &crate::Limits::default());
+    }
+}
