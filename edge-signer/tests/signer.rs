@@ -1,0 +1,200 @@
+//! The origin-request signer on the fixture events of tests/fixtures/cases.json: event types
+//! round-trip, each case signs or refuses as expected, and no input makes it panic.
+//! (The signatures themselves are checked against botocore in tests/tests/edge_oracle.rs.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::path::PathBuf;
+
+use edge_signer::event::OriginRequestEvent;
+use edge_signer::{invoke_json, outcome_json, sign_event, Credentials, SigningParams, SigningTime};
+use serde_json::{json, Value};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn manifest() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixtures().join("cases.json")).unwrap()).unwrap()
+}
+
+fn event_value(case: &Value) -> Value {
+    let file = fixtures().join(case["event"].as_str().unwrap());
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+fn cases() -> Vec<Value> {
+    manifest()["cases"].as_array().unwrap().clone()
+}
+
+/// What the handler passes to the wasm module for a case (same shape `fle edge sign` builds).
+fn invocation(m: &Value, case: &Value) -> Value {
+    let time = SigningTime::parse_rfc3339(m["time"].as_str().unwrap()).unwrap();
+    let mut creds = m["credentials"].clone();
+    if case["session_token"] != json!(true) {
+        creds.as_object_mut().unwrap().remove("sessionToken");
+    }
+    let mut inv = json!({ "event": event_value(case), "time": time.unix() });
+    if case["credentials"] != json!(false) {
+        inv["credentials"] = creds;
+    }
+    for key in ["region", "service"] {
+        if let Some(v) = case.get(key) {
+            inv[key] = v.clone();
+        }
+    }
+    inv
+}
+
+fn run(case: &Value) -> Value {
+    let m = manifest();
+    let out = invoke_json(&serde_json::to_vec(&invocation(&m, case)).unwrap());
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn fixture_events_round_trip() {
+    for case in cases() {
+        let original = event_value(&case);
+        let parsed: OriginRequestEvent = serde_json::from_value(original.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), original, "{}", case["name"]);
+    }
+}
+
+#[test]
+fn every_case_signs_or_refuses_as_expected() {
+    let m = manifest();
+    let secret = m["credentials"]["secretAccessKey"].as_str().unwrap();
+    let token = m["credentials"]["sessionToken"].as_str().unwrap();
+    for case in cases() {
+        let name = case["name"].as_str().unwrap();
+        let out = run(&case);
+        let text = out.to_string();
+        assert!(!text.contains(secret), "{name}: secret key in output");
+        let expect = case["expect"].as_str().unwrap();
+        if expect == "signed" {
+            assert_eq!(out["signed"], json!(true), "{name}: {out}");
+            let req = &out["result"];
+            let original = event_value(&case)["Records"][0]["cf"]["request"].clone();
+            let domain = original["origin"]["custom"]["domainName"].as_str().unwrap();
+            assert_eq!(req["querystring"], case["query"], "{name}: forwarded query");
+            assert_eq!(req["headers"]["host"], json!([{ "key": "Host", "value": domain }]), "{name}");
+            assert_eq!(req["uri"], original["uri"], "{name}: uri unchanged");
+            assert_eq!(req["body"], original["body"], "{name}: body unchanged");
+            assert_eq!(req["origin"], original["origin"], "{name}: origin unchanged");
+            let auth = req["headers"]["authorization"][0]["value"].as_str().unwrap();
+            let signed_headers = auth.split("SignedHeaders=").nth(1).unwrap().split(',').next().unwrap();
+            let mut want = vec!["host", "x-amz-content-sha256", "x-amz-date"];
+            if case["session_token"] == json!(true) {
+                want.push("x-amz-security-token");
+                assert_eq!(req["headers"]["x-amz-security-token"][0]["value"], json!(token), "{name}");
+            } else {
+                assert!(req["headers"].get("x-amz-security-token").is_none(), "{name}: viewer token kept");
+            }
+            if original["origin"]["custom"]["customHeaders"].get("x-api-key").is_some() {
+                want.push("x-api-key");
+                assert!(req["headers"].get("x-api-key").is_none(), "{name}: duplicates an origin custom header");
+            }
+            assert_eq!(signed_headers, want.join(";"), "{name}");
+            assert_eq!(req["headers"]["x-amz-date"][0]["value"], json!("20260102T030405Z"), "{name}");
+            for kept in ["user-agent", "x-forwarded-for", "via", "accept"] {
+                assert_eq!(req["headers"][kept], original["headers"][kept], "{name}: {kept} changed");
+            }
+        } else {
+            assert_eq!(out["signed"], json!(false), "{name}: {out}");
+            assert_eq!(out["result"]["status"], json!(expect), "{name}: {out}");
+            assert!(!text.contains(token), "{name}: session token in refusal");
+            assert!(!text.contains("AKIDEXAMPLE"), "{name}: key id in refusal");
+        }
+    }
+}
+
+#[test]
+fn viewer_signing_headers_are_replaced() {
+    let case = cases().into_iter().find(|c| c["name"] == "no-origin-path").unwrap();
+    let out = run(&case);
+    let h = &out["result"]["headers"];
+    assert!(h["authorization"][0]["value"].as_str().unwrap().starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260102/eu-west-1/execute-api/aws4_request"));
+    assert_eq!(h["authorization"].as_array().unwrap().len(), 1);
+    assert_eq!(h["x-amz-date"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn caller_hash_is_used_and_checked() {
+    let m = manifest();
+    let case = cases().into_iter().find(|c| c["name"] == "post-form-origin-path").unwrap();
+    let mut inv = invocation(&m, &case);
+    let hash = edge_signer::sigv4::sha256_hex(b"name=Ann+Lee&card=AYADeJ%2Bk0Q%3D%3D&note=caf%C3%A9");
+    let full: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
+    // The handler hashes natively and sends the body without its data: same signature.
+    inv["payloadSha256"] = json!(hash);
+    inv["event"]["Records"][0]["cf"]["request"]["body"]["data"] = json!("");
+    let fast: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
+    assert_eq!(fast["result"]["headers"], full["result"]["headers"]);
+    inv["payloadSha256"] = json!("ABC");
+    let bad: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
+    assert_eq!(bad["result"]["status"], json!("500"));
+}
+
+#[test]
+fn typed_and_json_entries_agree() {
+    let m = manifest();
+    for case in cases() {
+        let inv = invocation(&m, &case);
+        let event: OriginRequestEvent = serde_json::from_value(inv["event"].clone()).unwrap();
+        let c = &inv["credentials"];
+        let creds = c.as_object().and_then(|_| {
+            Credentials::new(
+                c["accessKeyId"].as_str().unwrap(),
+                c["secretAccessKey"].as_str().unwrap(),
+                c.get("sessionToken").and_then(Value::as_str),
+            )
+        });
+        let params = SigningParams {
+            credentials: creds.as_ref(),
+            region: inv.get("region").and_then(Value::as_str),
+            service: inv.get("service").and_then(Value::as_str).unwrap_or("execute-api"),
+            time: SigningTime::from_unix(inv["time"].as_i64().unwrap()).unwrap(),
+            payload_sha256: None,
+        };
+        assert_eq!(outcome_json(&sign_event(&event, &params)), run(&case), "{}", case["name"]);
+    }
+}
+
+#[test]
+fn unreadable_invocations_are_refused_not_panicked() {
+    for input in [&b""[..], b"{}", b"null", b"{\"event\":{\"Records\":[]},\"time\":0}", b"\xff\xfe"] {
+        let out: Value = serde_json::from_slice(&invoke_json(input)).unwrap();
+        assert_eq!(out["signed"], json!(false));
+        assert_eq!(out["result"]["status"], json!("500"));
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+        let out: Value = serde_json::from_slice(&invoke_json(&bytes)).unwrap();
+        proptest::prop_assert_eq!(&out["signed"], &json!(false));
+    }
+
+    #[test]
+    fn arbitrary_request_fields_never_panic(
+        uri in "\\PC{0,40}", query in "\\PC{0,60}", data in "\\PC{0,40}", path in "\\PC{0,10}",
+        domain in "[a-z0-9.-]{0,20}", time in proptest::num::i64::ANY,
+    ) {
+        let mut inv = invocation(&manifest(), &cases()[0]);
+        let req = &mut inv["event"]["Records"][0]["cf"]["request"];
+        req["uri"] = json!(uri);
+        req["querystring"] = json!(query);
+        req["body"]["data"] = json!(data);
+        req["origin"]["custom"]["path"] = json!(path);
+        req["origin"]["custom"]["domainName"] = json!(domain);
+        inv["time"] = json!(time);
+        let out: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
+        if out["signed"] == json!(true) {
+            // Whatever was forwarded is in canonical form: signing it again changes nothing.
+            let q = out["result"]["querystring"].as_str().unwrap();
+            proptest::prop_assert_eq!(edge_signer::sigv4::canonical_query(q), q);
+        }
+    }
+}
