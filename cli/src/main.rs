@@ -4,6 +4,10 @@
 
 mod cmd;
 mod exit;
+mod input;
+mod keygen;
+mod keystore;
+mod output;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +25,12 @@ enum Command {
     Decrypt(cmd::decrypt::Args),
     /// Encrypt a value or a form body exactly as CloudFront field-level encryption would.
     Encrypt(cmd::encrypt::Args),
+    /// Key pairs: generate, list, show, export-public, rotate, retire.
+    Keys(cmd::keys::Args),
+    /// FLE profiles: create, list, show, update, delete.
+    Profiles(cmd::profiles::Args),
+    /// FLE configurations: create, list, show, update, delete, attach.
+    Configs(cmd::configs::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +38,9 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Decrypt(args) => cmd::decrypt::run(args),
         Command::Encrypt(args) => cmd::encrypt::run(args),
+        Command::Keys(args) => cmd::keys::run(args),
+        Command::Profiles(args) => cmd::profiles::run(args),
+        Command::Configs(args) => cmd::configs::run(args),
     };
     exit::report(result)
 }

@@ -1,3 +1,6 @@
 //! One module per noun.
 pub mod decrypt;
 pub mod encrypt;
+pub mod configs;
+pub mod keys;
+pub mod profiles;

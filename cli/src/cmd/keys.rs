@@ -1,0 +1,436 @@
+//! `fle keys`: RSA-2048 key pairs, their CloudFront public keys, rotation and retirement.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::anyhow;
+use clap::{Args as ClapArgs, Subcommand};
+use serde::Serialize;
+
+use crate::exit::{CmdResult, Failure};
+use crate::keystore::model::KeyStatus;
+use crate::keystore::rotation::{self, StepError};
+use crate::keystore::{Backend, StoreArgs, StoreError};
+use crate::output::{emit, OutputArgs};
+
+/// Manage key pairs: generate, inspect, rotate with a grace period, retire.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate an RSA-2048 pair: store the private key, upload the public key.
+    Generate(GenerateArgs),
+    /// List keys: public keys and the private keys behind them.
+    List(Common),
+    /// Show one key (never its private part).
+    Show(NameArgs),
+    /// Write a key's public PEM to stdout or a file.
+    ExportPublic(ExportArgs),
+    /// Move a profile onto a new key without breaking traffic (resumes an interrupted run).
+    #[command(long_about = ROTATE_ABOUT)]
+    Rotate(RotateArgs),
+    /// Remove keys whose grace period has passed (public key first, then the private key).
+    Retire(RetireArgs),
+}
+
+const ROTATE_ABOUT: &str = "Move a profile onto a new key without breaking traffic.
+
+Steps: 1 generate the new pair; 2 store the new private key (as `pending`) where backends load
+it; 3 upload the new public key; 4 point the profile at it (IfMatch on its ETag); 5 mark the old
+key `previous` with retire-after = now + grace. If a run is interrupted, run the same command
+again: it finds the pending key and continues. Two rotations of one profile never run at once:
+the second fails and changes nothing. `fle keys retire` removes the old key after the grace.";
+
+#[derive(Debug, Clone, ClapArgs)]
+struct Common {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Debug, ClapArgs)]
+struct GenerateArgs {
+    /// Key name (CloudFront public key name; letters, digits, '-', '_'; at most 128).
+    #[arg(long)]
+    name: String,
+    /// Provider id the key belongs to (the FLE profile's provider; letters, digits, ':', '-', '_').
+    #[arg(long)]
+    provider: String,
+    /// Comment stored with the public key.
+    #[arg(long, default_value = "")]
+    comment: String,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    common: Common,
+    /// Testing only: exit abruptly after this step, as if killed.
+    #[arg(long, hide = true, value_name = "STEP")]
+    danger_stop_after: Option<usize>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct NameArgs {
+    /// Key name.
+    name: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, ClapArgs)]
+struct ExportArgs {
+    /// Key name.
+    name: String,
+    /// Write here instead of stdout ('-' = stdout). An existing file is kept unless --force.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Debug, ClapArgs)]
+struct RotateArgs {
+    /// The FLE profile to move onto a new key.
+    #[arg(long)]
+    profile: String,
+    /// How long the old key keeps decrypting after the switch (e.g. 24h, 90m, 7d).
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    grace: Duration,
+    /// Name of the new key [default: <profile>-<UTC time>].
+    #[arg(long)]
+    new_key_name: Option<String>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    common: Common,
+    /// Testing only: exit abruptly after this step (1-5), as if killed.
+    #[arg(long, hide = true, value_name = "STEP")]
+    danger_stop_after: Option<usize>,
+    /// Testing only: after this step, create <FILE>.reached and wait until FILE exists.
+    #[arg(long, hide = true, value_name = "STEP", requires = "danger_resume_file")]
+    danger_pause_after: Option<usize>,
+    #[arg(long, hide = true, value_name = "FILE")]
+    danger_resume_file: Option<PathBuf>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct RetireArgs {
+    /// Print what would be removed and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    common: Common,
+    /// Testing only: exit abruptly after this step (1-3) of the first key, as if killed.
+    #[arg(long, hide = true, value_name = "STEP")]
+    danger_stop_after: Option<usize>,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    match args.command {
+        Command::Generate(a) => generate(a),
+        Command::List(a) => list(&a),
+        Command::Show(a) => show(a),
+        Command::ExportPublic(a) => export_public(a),
+        Command::Rotate(a) => rotate(a),
+        Command::Retire(a) => retire(a),
+    }
+}
+
+/// Maps a backend refusal to exit 1 and anything else to exit 2, with a hint on what to do.
+pub fn store_failure(context: &str, e: StoreError, hint: &str) -> Failure {
+    let refusal = e.is_refusal();
+    let err = if hint.is_empty() { anyhow!("{context}: {e}") } else { anyhow!("{context}: {e}; {hint}") };
+    if refusal {
+        Failure::no(err)
+    } else {
+        Failure::usage(err)
+    }
+}
+
+fn step_failure(context: &str, e: StepError, hint: &str) -> Failure {
+    let refusal = e.source.is_refusal();
+    let err = anyhow!("{context}: {e}; {hint}");
+    if refusal {
+        Failure::no(err)
+    } else {
+        Failure::usage(err)
+    }
+}
+
+/// The hidden `--danger-stop-after`: exit without unwinding, like a kill.
+fn stopper(stop_after: Option<usize>) -> impl FnMut(usize) {
+    move |step| {
+        if stop_after == Some(step) {
+            eprintln!("fle: stopping after step {step} (--danger-stop-after)");
+            std::process::exit(86);
+        }
+    }
+}
+
+fn steps_text(steps: &[rotation::StepReport]) -> String {
+    steps.iter().map(|s| format!("  step {} {}: {}\n", s.step, s.name, s.outcome)).collect()
+}
+
+fn generate(a: GenerateArgs) -> CmdResult {
+    let b = a.common.store.open();
+    let mut hook = stopper(a.danger_stop_after);
+    let report = rotation::generate(b.as_ref(), &a.name, &a.provider, &a.comment, SystemTime::now(), a.dry_run, &mut hook)
+        .map_err(|e| {
+            step_failure(
+                "keys generate",
+                e,
+                &format!("fix the cause and rerun the same command: it resumes from the stored private key ({})", b.describe()),
+            )
+        })?;
+    emit(a.common.out.output, &report, |r| {
+        let head = if r.dry_run {
+            format!("plan: generate key {} for provider {} (dry run, nothing changed)\n", r.name, r.provider)
+        } else {
+            format!("generated key {} for provider {} (public key {})\n", r.name, r.provider, r.public_key_id.as_deref().unwrap_or("-"))
+        };
+        head + &steps_text(&r.steps)
+    })?;
+    Ok(())
+}
+
+/// One key as `keys list` / `keys show` print it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyView {
+    name: String,
+    /// Provider whose keyring holds the private key; null if this keystore has no private key.
+    provider: Option<String>,
+    /// CloudFront public key id; null if not uploaded (yet, or any more).
+    public_key_id: Option<String>,
+    status: Option<KeyStatus>,
+    retire_after: Option<String>,
+    created: Option<String>,
+    /// Names of the profiles that encrypt with this key.
+    used_by: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key_pem: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyList {
+    keys: Vec<KeyView>,
+}
+
+fn collect_keys(b: &dyn Backend) -> Result<Vec<KeyView>, StoreError> {
+    let publics = b.list_public_keys()?;
+    let profiles = b.list_profiles()?;
+    let mut views: Vec<KeyView> = Vec::new();
+    let used_by = |id: &str| -> Vec<String> {
+        profiles
+            .iter()
+            .filter(|p| p.config.encryption_entities.iter().any(|e| e.public_key_id == id))
+            .map(|p| p.config.name.clone())
+            .collect()
+    };
+    for provider in b.list_providers()? {
+        for k in b.load_keyring(&provider)?.keys {
+            let pk = publics.iter().find(|p| p.config.name == k.key_name);
+            views.push(KeyView {
+                name: k.key_name.clone(),
+                provider: Some(provider.clone()),
+                public_key_id: pk.map(|p| p.id.clone()),
+                status: Some(k.status),
+                retire_after: k.retire_after.clone(),
+                created: Some(k.created.clone()),
+                used_by: pk.map(|p| used_by(&p.id)).unwrap_or_default(),
+                public_key_pem: None,
+            });
+        }
+    }
+    for pk in &publics {
+        if !views.iter().any(|v| v.name == pk.config.name) {
+            views.push(KeyView {
+                name: pk.config.name.clone(),
+                provider: None,
+                public_key_id: Some(pk.id.clone()),
+                status: None,
+                retire_after: None,
+                created: Some(pk.created_time.clone()),
+                used_by: used_by(&pk.id),
+                public_key_pem: None,
+            });
+        }
+    }
+    views.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(views)
+}
+
+fn key_line(v: &KeyView) -> String {
+    let status = v.status.map(KeyStatus::as_str).unwrap_or("no private key");
+    let mut line = format!("{}\t{}\t{}\t{}", v.name, v.provider.as_deref().unwrap_or("-"), v.public_key_id.as_deref().unwrap_or("-"), status);
+    if let Some(t) = &v.retire_after {
+        line.push_str(&format!("\tretire after {t}"));
+    }
+    if !v.used_by.is_empty() {
+        line.push_str(&format!("\tused by {}", v.used_by.join(",")));
+    }
+    line.push('\n');
+    line
+}
+
+fn list(a: &Common) -> CmdResult {
+    let b = a.store.open();
+    let keys = collect_keys(b.as_ref()).map_err(|e| store_failure("keys list", e, ""))?;
+    emit(a.out.output, &KeyList { keys }, |l| {
+        if l.keys.is_empty() {
+            return format!("no keys in {}\n", b.describe());
+        }
+        let mut s = String::from("NAME\tPROVIDER\tPUBLIC KEY ID\tSTATUS\n");
+        for v in &l.keys {
+            s.push_str(&key_line(v));
+        }
+        s
+    })?;
+    Ok(())
+}
+
+fn find_key(b: &dyn Backend, name: &str, ctx: &str) -> Result<KeyView, Failure> {
+    let keys = collect_keys(b).map_err(|e| store_failure(ctx, e, ""))?;
+    let mut view = keys.into_iter().find(|k| k.name == name).ok_or_else(|| {
+        Failure::no(anyhow!("{ctx}: no key named {name:?} in {}; `fle keys list` shows the keys", b.describe()))
+    })?;
+    if view.public_key_id.is_some() {
+        let publics = b.list_public_keys().map_err(|e| store_failure(ctx, e, ""))?;
+        view.public_key_pem = publics.into_iter().find(|p| p.config.name == name).map(|p| p.config.encoded_key);
+    }
+    Ok(view)
+}
+
+fn show(a: NameArgs) -> CmdResult {
+    let b = a.common.store.open();
+    let view = find_key(b.as_ref(), &a.name, "keys show")?;
+    emit(a.common.out.output, &view, |v| {
+        let mut s = format!("name: {}\n", v.name);
+        s.push_str(&format!("provider: {}\n", v.provider.as_deref().unwrap_or("-")));
+        s.push_str(&format!("public key id: {}\n", v.public_key_id.as_deref().unwrap_or("-")));
+        s.push_str(&format!("status: {}\n", v.status.map(KeyStatus::as_str).unwrap_or("no private key")));
+        s.push_str(&format!("retire after: {}\n", v.retire_after.as_deref().unwrap_or("-")));
+        s.push_str(&format!("created: {}\n", v.created.as_deref().unwrap_or("-")));
+        s.push_str(&format!("used by: {}\n", if v.used_by.is_empty() { "-".to_owned() } else { v.used_by.join(", ") }));
+        s
+    })?;
+    Ok(())
+}
+
+fn export_public(a: ExportArgs) -> CmdResult {
+    let b = a.store.open();
+    let view = find_key(b.as_ref(), &a.name, "keys export-public")?;
+    let pem = match view.public_key_pem {
+        Some(p) => p,
+        None => {
+            // Not uploaded (an interrupted generate): derive it from the stored private key.
+            let provider = view.provider.unwrap_or_default();
+            let ring = b.load_keyring(&provider).map_err(|e| store_failure("keys export-public", e, ""))?;
+            let entry = ring.get(&a.name).ok_or_else(|| Failure::no(anyhow!("keys export-public: key {:?} has no public key", a.name)))?;
+            crate::keygen::public_pem_from_private(&entry.private_key_pem)
+                .map_err(|e| Failure::usage(anyhow!("keys export-public: stored private key {:?}: {e}", a.name)))?
+        }
+    };
+    match a.out {
+        Some(path) if path.as_os_str() != "-" => {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true);
+            if a.force {
+                opts.create(true).truncate(true);
+            } else {
+                opts.create_new(true);
+            }
+            let mut f = opts.open(&path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Failure::usage(anyhow!("keys export-public: {} exists; pass --force to overwrite it", path.display()))
+                } else {
+                    Failure::usage(anyhow!("keys export-public: cannot write {}: {e}", path.display()))
+                }
+            })?;
+            f.write_all(pem.as_bytes())?;
+        }
+        _ => std::io::stdout().lock().write_all(pem.as_bytes())?,
+    }
+    Ok(())
+}
+
+fn rotate(a: RotateArgs) -> CmdResult {
+    let b = a.common.store.open();
+    let stop_after = a.danger_stop_after;
+    let pause = a.danger_pause_after.zip(a.danger_resume_file.clone());
+    let mut hook = move |step: usize| {
+        if let Some((at, file)) = &pause {
+            if *at == step {
+                let mut reached = file.clone().into_os_string();
+                reached.push(".reached");
+                let _ = std::fs::write(&reached, b"");
+                while !file.exists() {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        stopper(stop_after)(step);
+    };
+    let req = rotation::RotateRequest {
+        profile: &a.profile,
+        grace: a.grace,
+        now: SystemTime::now(),
+        new_key_name: a.new_key_name.clone(),
+        dry_run: a.dry_run,
+    };
+    let report = rotation::rotate(b.as_ref(), &req, &mut hook).map_err(|e| {
+        let hint = if e.number >= 2 {
+            format!("the new private key is stored; fix the cause and rerun `fle keys rotate --profile {}` to continue", a.profile)
+        } else {
+            "nothing was changed; fix the cause and rerun".to_owned()
+        };
+        step_failure("keys rotate", e, &hint)
+    })?;
+    emit(a.common.out.output, &report, |r| {
+        let head = if r.dry_run {
+            format!("plan: rotate profile {} from key {} to {} (dry run, nothing changed)\n", r.profile, r.old_key, r.new_key)
+        } else {
+            format!(
+                "rotated profile {} from key {} to {}{}; {} retires after {}\n",
+                r.profile,
+                r.old_key,
+                r.new_key,
+                if r.resumed { " (resumed)" } else { "" },
+                r.old_key,
+                r.retire_after
+            )
+        };
+        head + &steps_text(&r.steps)
+    })?;
+    Ok(())
+}
+
+fn retire(a: RetireArgs) -> CmdResult {
+    let b = a.common.store.open();
+    let mut hook = stopper(a.danger_stop_after);
+    let report = rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut hook)
+        .map_err(|e| step_failure("keys retire", e, "fix the cause and rerun `fle keys retire`: it continues where it stopped"))?;
+    emit(a.common.out.output, &report, |r| {
+        if r.keys.is_empty() {
+            return "no key is due for retirement\n".to_owned();
+        }
+        r.keys
+            .iter()
+            .map(|k| match &k.reason {
+                Some(why) => format!("{}\t{}\t{}: {}\n", k.key_name, k.provider, k.outcome, why),
+                None => format!("{}\t{}\t{}\n", k.key_name, k.provider, k.outcome),
+            })
+            .collect()
+    })?;
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! `fle profiles`: CloudFront field-level-encryption profiles (which fields, which key, which provider).
+
+use anyhow::anyhow;
+use clap::{Args as ClapArgs, Subcommand};
+use serde::Serialize;
+
+use super::keys::store_failure;
+use crate::exit::{CmdResult, Failure};
+use crate::keystore::model::{EncryptionEntity, Profile, ProfileConfig};
+use crate::keystore::{profile_by_name, public_key_by_name, rotation, rules, Backend, StoreArgs};
+use crate::output::{emit, OutputArgs};
+
+/// Manage FLE profiles: the fields CloudFront encrypts, with which public key, for which provider.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a profile that encrypts the given fields with a key.
+    Create(CreateArgs),
+    /// List profiles.
+    List(Common),
+    /// Show one profile.
+    Show(NameArgs),
+    /// Change a profile's key, fields or comment (IfMatch on its ETag).
+    Update(UpdateArgs),
+    /// Delete a profile no configuration uses.
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Clone, ClapArgs)]
+struct Common {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Debug, ClapArgs)]
+struct CreateArgs {
+    /// Profile name (letters, digits, '-', '_'; at most 128).
+    #[arg(long)]
+    name: String,
+    /// Name of the key whose public key CloudFront encrypts with.
+    #[arg(long)]
+    key: String,
+    /// A field to encrypt: a full name, or a prefix ending in '*'. Repeat for more (at most 10).
+    #[arg(long = "field", value_name = "PATTERN", required = true)]
+    fields: Vec<String>,
+    /// Provider id [default: the provider whose keyring holds the key's private key].
+    #[arg(long)]
+    provider: Option<String>,
+    #[arg(long, default_value = "")]
+    comment: String,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, ClapArgs)]
+struct NameArgs {
+    /// Profile name.
+    name: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, ClapArgs)]
+struct UpdateArgs {
+    /// Profile name.
+    name: String,
+    /// Switch to this key (its provider must be the profile's). Prefer `fle keys rotate`.
+    #[arg(long)]
+    key: Option<String>,
+    /// Replace the field patterns with these (repeat the flag).
+    #[arg(long = "field", value_name = "PATTERN")]
+    fields: Vec<String>,
+    #[arg(long)]
+    comment: Option<String>,
+    /// Only update if the profile's ETag is still this [default: the ETag just read].
+    #[arg(long)]
+    if_match: Option<String>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, ClapArgs)]
+struct DeleteArgs {
+    /// Profile name.
+    name: String,
+    /// Only delete if the profile's ETag is still this [default: the ETag just read].
+    #[arg(long)]
+    if_match: Option<String>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    match args.command {
+        Command::Create(a) => create(a),
+        Command::List(a) => list(&a),
+        Command::Show(a) => show(a),
+        Command::Update(a) => update(a),
+        Command::Delete(a) => delete(a),
+    }
+}
+
+/// A profile with its key names resolved (for people and scripts).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    pub id: String,
+    pub name: String,
+    pub etag: String,
+    pub last_modified_time: String,
+    pub comment: String,
+    pub entities: Vec<EntityView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityView {
+    pub provider_id: String,
+    pub public_key_id: String,
+    /// Null when no public key has that id.
+    pub key_name: Option<String>,
+    pub field_patterns: Vec<String>,
+}
+
+fn view(b: &dyn Backend, p: &Profile) -> Result<ProfileView, Failure> {
+    let keys = b.list_public_keys().map_err(|e| store_failure("read public keys", e, ""))?;
+    Ok(ProfileView {
+        id: p.id.clone(),
+        name: p.config.name.clone(),
+        etag: p.etag.clone(),
+        last_modified_time: p.last_modified_time.clone(),
+        comment: p.config.comment.clone(),
+        entities: p
+            .config
+            .encryption_entities
+            .iter()
+            .map(|e| EntityView {
+                provider_id: e.provider_id.clone(),
+                public_key_id: e.public_key_id.clone(),
+                key_name: keys.iter().find(|k| k.id == e.public_key_id).map(|k| k.config.name.clone()),
+                field_patterns: e.field_patterns.clone(),
+            })
+            .collect(),
+    })
+}
+
+fn view_text(v: &ProfileView) -> String {
+    let mut s = format!("name: {}\nid: {}\netag: {}\nlast modified: {}\n", v.name, v.id, v.etag, v.last_modified_time);
+    if !v.comment.is_empty() {
+        s.push_str(&format!("comment: {}\n", v.comment));
+    }
+    for e in &v.entities {
+        s.push_str(&format!(
+            "provider {}: key {} ({}), fields {}\n",
+            e.provider_id,
+            e.key_name.as_deref().unwrap_or("?"),
+            e.public_key_id,
+            e.field_patterns.join(" ")
+        ));
+    }
+    s
+}
+
+/// The result of a mutating command: what was (or, with `--dry-run`, would be) done.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Change<T: Serialize> {
+    dry_run: bool,
+    action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<T>,
+}
+
+/// Resolves a key name to its public key id and the provider whose keyring holds its private key.
+fn resolve_key(b: &dyn Backend, key: &str, provider: Option<&str>, ctx: &str) -> Result<(String, String), Failure> {
+    let pk = public_key_by_name(b, key)
+        .map_err(|e| store_failure(ctx, e, ""))?
+        .ok_or_else(|| Failure::no(anyhow!("{ctx}: no public key named {key:?}; create it with `fle keys generate`")))?;
+    let mut holders = Vec::new();
+    for p in b.list_providers().map_err(|e| store_failure(ctx, e, ""))? {
+        if b.load_keyring(&p).map_err(|e| store_failure(ctx, e, ""))?.get(key).is_some() {
+            holders.push(p);
+        }
+    }
+    let provider = match (provider, holders.as_slice()) {
+        (Some(p), hs) if hs.is_empty() || hs.iter().any(|h| h == p) => p.to_owned(),
+        (Some(p), hs) => {
+            return Err(Failure::usage(anyhow!(
+                "{ctx}: the private key {key:?} is in provider {}'s keyring, not {p:?}; a backend loading provider {p:?} could not decrypt",
+                hs.join(", ")
+            )))
+        }
+        (None, [one]) => one.clone(),
+        (None, []) => {
+            return Err(Failure::usage(anyhow!("{ctx}: key {key:?} has no private key in {}; pass --provider", b.describe())))
+        }
+        (None, _) => return Err(Failure::usage(anyhow!("{ctx}: key {key:?} is in several keyrings ({}); pass --provider", holders.join(", ")))),
+    };
+    Ok((pk.id, provider))
+}
+
+fn check(ctx: &str, r: Result<(), crate::keystore::StoreError>) -> Result<(), Failure> {
+    r.map_err(|e| store_failure(ctx, e, "see `fle profiles create --help`"))
+}
+
+fn create(a: CreateArgs) -> CmdResult {
+    let ctx = "profiles create";
+    let b = a.common.store.open();
+    let (public_key_id, provider_id) = resolve_key(b.as_ref(), &a.key, a.provider.as_deref(), ctx)?;
+    let cfg = ProfileConfig {
+        name: a.name.clone(),
+        caller_reference: rotation::caller_reference().map_err(|e| store_failure(ctx, e, ""))?,
+        comment: a.comment.clone(),
+        encryption_entities: vec![EncryptionEntity { public_key_id, provider_id, field_patterns: a.fields.clone() }],
+    };
+    check(ctx, rules::profile_config(&cfg))?;
+    let out = if a.dry_run {
+        let p = Profile { id: String::new(), last_modified_time: String::new(), etag: String::new(), config: cfg };
+        Change { dry_run: true, action: "create profile", profile: Some(view(b.as_ref(), &p)?) }
+    } else {
+        let p = b.create_profile(&cfg).map_err(|e| store_failure(ctx, e, "nothing was created"))?;
+        Change { dry_run: false, action: "create profile", profile: Some(view(b.as_ref(), &p)?) }
+    };
+    emit(a.common.out.output, &out, |c| match &c.profile {
+        Some(v) if c.dry_run => format!("plan: create profile (dry run, nothing changed)\n{}", view_text(v)),
+        Some(v) => format!("created profile\n{}", view_text(v)),
+        None => String::new(),
+    })?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct ProfileList {
+    profiles: Vec<ProfileView>,
+}
+
+fn list(a: &Common) -> CmdResult {
+    let b = a.store.open();
+    let profiles = b.list_profiles().map_err(|e| store_failure("profiles list", e, ""))?;
+    let mut views = profiles.iter().map(|p| view(b.as_ref(), p)).collect::<Result<Vec<_>, _>>()?;
+    views.sort_by(|x, y| x.name.cmp(&y.name));
+    emit(a.out.output, &ProfileList { profiles: views }, |l| {
+        if l.profiles.is_empty() {
+            return format!("no profiles in {}\n", b.describe());
+        }
+        let mut s = String::from("NAME\tID\tPROVIDER\tKEY\tFIELDS\n");
+        for v in &l.profiles {
+            for e in &v.entities {
+                s.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\n",
+                    v.name,
+                    v.id,
+                    e.provider_id,
+                    e.key_name.as_deref().unwrap_or("?"),
+                    e.field_patterns.join(",")
+                ));
+            }
+        }
+        s
+    })?;
+    Ok(())
+}
+
+fn get(b: &dyn Backend, name: &str, ctx: &str) -> Result<Profile, Failure> {
+    profile_by_name(b, name).map_err(|e| store_failure(ctx, e, "`fle profiles list` shows the profiles"))
+}
+
+fn show(a: NameArgs) -> CmdResult {
+    let b = a.common.store.open();
+    let p = get(b.as_ref(), &a.name, "profiles show")?;
+    emit(a.common.out.output, &view(b.as_ref(), &p)?, view_text)?;
+    Ok(())
+}
+
+fn update(a: UpdateArgs) -> CmdResult {
+    let ctx = "profiles update";
+    let b = a.common.store.open();
+    let p = get(b.as_ref(), &a.name, ctx)?;
+    let mut cfg = p.config.clone();
+    if let Some(key) = &a.key {
+        let [entity] = cfg.encryption_entities.as_mut_slice() else {
+            return Err(Failure::usage(anyhow!("{ctx}: --key needs a profile with exactly one encryption entity")));
+        };
+        let (id, provider) = resolve_key(b.as_ref(), key, Some(&entity.provider_id), ctx)?;
+        if provider != entity.provider_id {
+            return Err(Failure::usage(anyhow!("{ctx}: key {key:?} belongs to provider {provider:?}, the profile to {:?}", entity.provider_id)));
+        }
+        entity.public_key_id = id;
+    }
+    if !a.fields.is_empty() {
+        let [entity] = cfg.encryption_entities.as_mut_slice() else {
+            return Err(Failure::usage(anyhow!("{ctx}: --field needs a profile with exactly one encryption entity")));
+        };
+        entity.field_patterns.clone_from(&a.fields);
+    }
+    if let Some(c) = &a.comment {
+        cfg.comment.clone_from(c);
+    }
+    check(ctx, rules::profile_config(&cfg))?;
+    let if_match = a.if_match.clone().unwrap_or_else(|| p.etag.clone());
+    let out = if a.dry_run {
+        if if_match != p.etag {
+            return Err(Failure::no(anyhow!("{ctx}: profile {:?} has ETag {}, not {if_match}: it changed since you read it", a.name, p.etag)));
+        }
+        let planned = Profile { config: cfg, ..p };
+        Change { dry_run: true, action: "update profile", profile: Some(view(b.as_ref(), &planned)?) }
+    } else {
+        let updated = b
+            .update_profile(&p.id, &cfg, &if_match)
+            .map_err(|e| store_failure(ctx, e, "nothing was changed"))?;
+        Change { dry_run: false, action: "update profile", profile: Some(view(b.as_ref(), &updated)?) }
+    };
+    emit(a.common.out.output, &out, |c| match &c.profile {
+        Some(v) if c.dry_run => format!("plan: update profile (dry run, nothing changed)\n{}", view_text(v)),
+        Some(v) => format!("updated profile\n{}", view_text(v)),
+        None => String::new(),
+    })?;
+    Ok(())
+}
+
+fn delete(a: DeleteArgs) -> CmdResult {
+    let ctx = "profiles delete";
+    let b = a.common.store.open();
+    let p = get(b.as_ref(), &a.name, ctx)?;
+    let if_match = a.if_match.clone().unwrap_or_else(|| p.etag.clone());
+    if !a.dry_run {
+        b.delete_profile(&p.id, &if_match).map_err(|e| store_failure(ctx, e, "nothing was deleted"))?;
+    } else if if_match != p.etag {
+        return Err(Failure::no(anyhow!("{ctx}: profile {:?} has ETag {}, not {if_match}: it changed since you read it", a.name, p.etag)));
+    }
+    let out = Change { dry_run: a.dry_run, action: "delete profile", profile: Some(view(b.as_ref(), &p)?) };
+    emit(a.common.out.output, &out, |c| {
+        let verb = if c.dry_run { "plan: delete profile (dry run, nothing changed)" } else { "deleted profile" };
+        format!("{verb} {} ({})\n", a.name, p.id)
+    })?;
+    Ok(())
+}

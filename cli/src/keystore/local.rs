@@ -1,0 +1,448 @@
+//! The local keystore: a directory that plays CloudFront (and Secrets Manager) on one machine.
+//!
+//! ```text
+//! <root>/                       mode 0700, created on the first change
+//!   .gitignore                  "*": keys never land in a repository by accident
+//!   lock                        flock held for every read-modify-write
+//!   state.json                  public keys, profiles, configurations, attachments (with ETags)
+//!   private/<provider>.json     mode 0600: the provider's keyring (docs/keystore.md)
+//!   locks/rotate-<profile>.lock held by a running `fle keys rotate`
+//! ```
+//! It enforces CloudFront's rules (see [`super::rules`]) and the same ETag / IfMatch contract:
+//! every change gets a new ETag and an update or delete must name the current one.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::lock::{write_atomic, FileLock};
+use super::model::{Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey, PublicKeyConfig};
+use super::{rules, Backend, RotationGuard, StatusChange, StoreError, StoreResult};
+
+const STATE_FORMAT: u32 = 1;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct State {
+    format: u32,
+    public_keys: Vec<PublicKey>,
+    profiles: Vec<Profile>,
+    configs: Vec<Config>,
+    attachments: Vec<Attachment>,
+}
+
+/// A keystore directory.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+#[derive(Debug)]
+struct LocalRotation(#[allow(dead_code)] FileLock);
+impl RotationGuard for LocalRotation {}
+
+impl LocalStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn io(&self, path: &Path) -> impl Fn(std::io::Error) -> StoreError {
+        let path = path.display().to_string();
+        move |source| StoreError::Io { path: path.clone(), source }
+    }
+
+    fn ensure_dirs(&self) -> StoreResult<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        for dir in [self.root.clone(), self.root.join("private"), self.root.join("locks")] {
+            if !dir.is_dir() {
+                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(self.io(&dir))?;
+            }
+        }
+        let ignore = self.root.join(".gitignore");
+        if !ignore.exists() {
+            write_atomic(&ignore, b"*\n", 0o644).map_err(self.io(&ignore))?;
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> StoreResult<FileLock> {
+        self.ensure_dirs()?;
+        let path = self.root.join("lock");
+        FileLock::exclusive(&path).map_err(self.io(&path))
+    }
+
+    fn read_json<T: for<'de> Deserialize<'de>>(&self, path: &Path) -> StoreResult<Option<T>> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), detail: e.to_string() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io(path)(e)),
+        }
+    }
+
+    fn write_json<T: Serialize>(&self, path: &Path, value: &T, mode: u32) -> StoreResult<()> {
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), detail: e.to_string() })?;
+        bytes.push(b'\n');
+        let result = write_atomic(path, &bytes, mode).map_err(self.io(path));
+        zeroize::Zeroize::zeroize(&mut bytes);
+        result
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.root.join("state.json")
+    }
+
+    fn keyring_path(&self, provider_id: &str) -> StoreResult<PathBuf> {
+        // The provider id becomes a file name: its character set (no '/', no '.') makes that safe.
+        rules::provider_id(provider_id)?;
+        Ok(self.root.join("private").join(format!("{provider_id}.json")))
+    }
+
+    fn read_state(&self) -> StoreResult<State> {
+        let state: State = self.read_json(&self.state_path())?.unwrap_or(State { format: STATE_FORMAT, ..State::default() });
+        if state.format != STATE_FORMAT {
+            return Err(StoreError::Corrupt {
+                path: self.state_path().display().to_string(),
+                detail: format!("unknown format {}", state.format),
+            });
+        }
+        Ok(state)
+    }
+
+    /// Runs `f` on the state under the lock and saves the result if `f` succeeds.
+    fn change<T>(&self, f: impl FnOnce(&mut State) -> StoreResult<T>) -> StoreResult<T> {
+        let _lock = self.lock()?;
+        let mut state = self.read_state()?;
+        let out = f(&mut state)?;
+        self.write_json(&self.state_path(), &state, 0o600)?;
+        Ok(out)
+    }
+
+    fn read_keyring(&self, provider_id: &str) -> StoreResult<Keyring> {
+        let path = self.keyring_path(provider_id)?;
+        let ring: Keyring = self.read_json(&path)?.unwrap_or_else(|| Keyring::empty(provider_id));
+        if ring.provider_id != provider_id {
+            return Err(StoreError::Corrupt { path: path.display().to_string(), detail: "provider id does not match the file name".into() });
+        }
+        Ok(ring)
+    }
+
+    fn change_keyring(&self, provider_id: &str, f: impl FnOnce(&State, &mut Keyring) -> StoreResult<()>) -> StoreResult<()> {
+        let _lock = self.lock()?;
+        let state = self.read_state()?;
+        let mut ring = self.read_keyring(provider_id)?;
+        f(&state, &mut ring)?;
+        self.write_json(&self.keyring_path(provider_id)?, &ring, 0o600)
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// A CloudFront-looking identifier: `prefix` and 13 characters of [A-Z0-9].
+fn new_id(prefix: char) -> StoreResult<String> {
+    const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut bytes = [0u8; 13];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| StoreError::Remote("random number generator failed".into()))?;
+    let mut id = String::with_capacity(14);
+    id.push(prefix);
+    for b in bytes {
+        let c = ALPHABET.get(usize::from(b) % ALPHABET.len()).copied().unwrap_or(b'A');
+        id.push(char::from(c));
+    }
+    Ok(id)
+}
+
+fn check_etag(kind: &'static str, id: &str, current: &str, if_match: &str) -> StoreResult<()> {
+    if if_match.is_empty() {
+        return Err(StoreError::Invalid(format!("{kind} {id:?}: an IfMatch ETag is required")));
+    }
+    if current != if_match {
+        return Err(StoreError::PreconditionFailed { kind, id: id.to_owned() });
+    }
+    Ok(())
+}
+
+fn check_caller_reference(state: &State, caller_reference: &str) -> StoreResult<()> {
+    let used = state.public_keys.iter().any(|k| k.config.caller_reference == caller_reference)
+        || state.profiles.iter().any(|p| p.config.caller_reference == caller_reference)
+        || state.configs.iter().any(|c| c.config.caller_reference == caller_reference);
+    if used {
+        return Err(StoreError::AlreadyExists { kind: "caller reference", name: caller_reference.to_owned() });
+    }
+    Ok(())
+}
+
+fn check_profile_refs(state: &State, cfg: &ProfileConfig) -> StoreResult<()> {
+    for e in &cfg.encryption_entities {
+        if !state.public_keys.iter().any(|k| k.id == e.public_key_id) {
+            return Err(StoreError::NotFound { kind: "public key", id: e.public_key_id.clone() });
+        }
+    }
+    Ok(())
+}
+
+fn check_config_refs(state: &State, cfg: &ConfigBody) -> StoreResult<()> {
+    let ids = cfg
+        .content_type_profile_config
+        .content_type_profiles
+        .iter()
+        .filter_map(|m| m.profile_id.as_deref())
+        .chain(cfg.query_arg_profile_config.query_arg_profiles.iter().map(|m| m.profile_id.as_str()));
+    for id in ids {
+        if !state.profiles.iter().any(|p| p.id == id) {
+            return Err(StoreError::NotFound { kind: "profile", id: id.to_owned() });
+        }
+    }
+    Ok(())
+}
+
+fn config_uses_profile(c: &Config, profile_id: &str) -> bool {
+    c.config.content_type_profile_config.content_type_profiles.iter().any(|m| m.profile_id.as_deref() == Some(profile_id))
+        || c.config.query_arg_profile_config.query_arg_profiles.iter().any(|m| m.profile_id == profile_id)
+}
+
+impl Backend for LocalStore {
+    fn describe(&self) -> String {
+        format!("local keystore {}", self.root.display())
+    }
+
+    fn list_public_keys(&self) -> StoreResult<Vec<PublicKey>> {
+        Ok(self.read_state()?.public_keys)
+    }
+
+    fn create_public_key(&self, cfg: &PublicKeyConfig) -> StoreResult<PublicKey> {
+        rules::public_key_config(cfg)?;
+        self.change(|state| {
+            if state.public_keys.iter().any(|k| k.config.name == cfg.name) {
+                return Err(StoreError::AlreadyExists { kind: "public key", name: cfg.name.clone() });
+            }
+            if state.public_keys.len() >= rules::MAX_PUBLIC_KEYS {
+                return Err(StoreError::LimitExceeded { kind: "public keys", limit: rules::MAX_PUBLIC_KEYS });
+            }
+            check_caller_reference(state, &cfg.caller_reference)?;
+            let key = PublicKey { id: new_id('K')?, created_time: now(), etag: new_id('E')?, config: cfg.clone() };
+            state.public_keys.push(key.clone());
+            Ok(key)
+        })
+    }
+
+    fn delete_public_key(&self, id: &str, if_match: &str) -> StoreResult<()> {
+        self.change(|state| {
+            let key = state.public_keys.iter().find(|k| k.id == id).ok_or_else(|| StoreError::NotFound { kind: "public key", id: id.to_owned() })?;
+            check_etag("public key", id, &key.etag, if_match)?;
+            if let Some(p) = state.profiles.iter().find(|p| p.config.encryption_entities.iter().any(|e| e.public_key_id == id)) {
+                return Err(StoreError::InUse { kind: "public key", id: id.to_owned(), by: format!("profile {:?}", p.config.name) });
+            }
+            state.public_keys.retain(|k| k.id != id);
+            Ok(())
+        })
+    }
+
+    fn list_profiles(&self) -> StoreResult<Vec<Profile>> {
+        Ok(self.read_state()?.profiles)
+    }
+
+    fn create_profile(&self, cfg: &ProfileConfig) -> StoreResult<Profile> {
+        rules::profile_config(cfg)?;
+        self.change(|state| {
+            if state.profiles.iter().any(|p| p.config.name == cfg.name) {
+                return Err(StoreError::AlreadyExists { kind: "profile", name: cfg.name.clone() });
+            }
+            if state.profiles.len() >= rules::MAX_PROFILES {
+                return Err(StoreError::LimitExceeded { kind: "profiles", limit: rules::MAX_PROFILES });
+            }
+            check_caller_reference(state, &cfg.caller_reference)?;
+            check_profile_refs(state, cfg)?;
+            let p = Profile { id: new_id('P')?, last_modified_time: now(), etag: new_id('E')?, config: cfg.clone() };
+            state.profiles.push(p.clone());
+            Ok(p)
+        })
+    }
+
+    fn update_profile(&self, id: &str, cfg: &ProfileConfig, if_match: &str) -> StoreResult<Profile> {
+        rules::profile_config(cfg)?;
+        self.change(|state| {
+            if state.profiles.iter().any(|p| p.config.name == cfg.name && p.id != id) {
+                return Err(StoreError::AlreadyExists { kind: "profile", name: cfg.name.clone() });
+            }
+            check_profile_refs(state, cfg)?;
+            let p = state.profiles.iter_mut().find(|p| p.id == id).ok_or_else(|| StoreError::NotFound { kind: "profile", id: id.to_owned() })?;
+            check_etag("profile", id, &p.etag, if_match)?;
+            if p.config.caller_reference != cfg.caller_reference {
+                return Err(StoreError::Invalid("the caller reference of a profile cannot change".into()));
+            }
+            p.config = cfg.clone();
+            p.etag = new_id('E')?;
+            p.last_modified_time = now();
+            Ok(p.clone())
+        })
+    }
+
+    fn delete_profile(&self, id: &str, if_match: &str) -> StoreResult<()> {
+        self.change(|state| {
+            let p = state.profiles.iter().find(|p| p.id == id).ok_or_else(|| StoreError::NotFound { kind: "profile", id: id.to_owned() })?;
+            check_etag("profile", id, &p.etag, if_match)?;
+            if let Some(c) = state.configs.iter().find(|c| config_uses_profile(c, id)) {
+                return Err(StoreError::InUse { kind: "profile", id: id.to_owned(), by: format!("configuration {}", c.id) });
+            }
+            state.profiles.retain(|p| p.id != id);
+            Ok(())
+        })
+    }
+
+    fn list_configs(&self) -> StoreResult<Vec<Config>> {
+        Ok(self.read_state()?.configs)
+    }
+
+    fn create_config(&self, cfg: &ConfigBody) -> StoreResult<Config> {
+        rules::config_body(cfg)?;
+        self.change(|state| {
+            if state.configs.len() >= rules::MAX_CONFIGS {
+                return Err(StoreError::LimitExceeded { kind: "configurations", limit: rules::MAX_CONFIGS });
+            }
+            check_caller_reference(state, &cfg.caller_reference)?;
+            check_config_refs(state, cfg)?;
+            let c = Config { id: new_id('C')?, last_modified_time: now(), etag: new_id('E')?, config: cfg.clone() };
+            state.configs.push(c.clone());
+            Ok(c)
+        })
+    }
+
+    fn update_config(&self, id: &str, cfg: &ConfigBody, if_match: &str) -> StoreResult<Config> {
+        rules::config_body(cfg)?;
+        self.change(|state| {
+            check_config_refs(state, cfg)?;
+            let c = state.configs.iter_mut().find(|c| c.id == id).ok_or_else(|| StoreError::NotFound { kind: "configuration", id: id.to_owned() })?;
+            check_etag("configuration", id, &c.etag, if_match)?;
+            if c.config.caller_reference != cfg.caller_reference {
+                return Err(StoreError::Invalid("the caller reference of a configuration cannot change".into()));
+            }
+            c.config = cfg.clone();
+            c.etag = new_id('E')?;
+            c.last_modified_time = now();
+            Ok(c.clone())
+        })
+    }
+
+    fn delete_config(&self, id: &str, if_match: &str) -> StoreResult<()> {
+        self.change(|state| {
+            let c = state.configs.iter().find(|c| c.id == id).ok_or_else(|| StoreError::NotFound { kind: "configuration", id: id.to_owned() })?;
+            check_etag("configuration", id, &c.etag, if_match)?;
+            if let Some(a) = state.attachments.iter().find(|a| a.config_id == id) {
+                return Err(StoreError::InUse { kind: "configuration", id: id.to_owned(), by: format!("distribution {}", a.distribution_id) });
+            }
+            state.configs.retain(|c| c.id != id);
+            Ok(())
+        })
+    }
+
+    fn attach_config(&self, distribution_id: &str, path_pattern: &str, config_id: Option<&str>) -> StoreResult<Attachment> {
+        if distribution_id.is_empty() || !distribution_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(StoreError::Invalid(format!("distribution id {distribution_id:?} must be letters and digits")));
+        }
+        self.change(|state| {
+            let before = state.attachments.iter().find(|a| a.distribution_id == distribution_id && a.path_pattern == path_pattern).cloned();
+            state.attachments.retain(|a| !(a.distribution_id == distribution_id && a.path_pattern == path_pattern));
+            match config_id {
+                Some(id) => {
+                    if !state.configs.iter().any(|c| c.id == id) {
+                        return Err(StoreError::NotFound { kind: "configuration", id: id.to_owned() });
+                    }
+                    let a = Attachment { distribution_id: distribution_id.to_owned(), path_pattern: path_pattern.to_owned(), config_id: id.to_owned() };
+                    state.attachments.push(a.clone());
+                    Ok(a)
+                }
+                None => before.ok_or_else(|| StoreError::NotFound {
+                    kind: "attachment",
+                    id: format!("{distribution_id} {path_pattern}"),
+                }),
+            }
+        })
+    }
+
+    fn list_attachments(&self) -> StoreResult<Vec<Attachment>> {
+        Ok(self.read_state()?.attachments)
+    }
+
+    fn list_providers(&self) -> StoreResult<Vec<String>> {
+        let dir = self.root.join("private");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io(&dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let name = entry.map_err(self.io(&dir))?.file_name().to_string_lossy().into_owned();
+            if let Some(p) = name.strip_suffix(".json") {
+                if rules::provider_id(p).is_ok() {
+                    out.push(p.to_owned());
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn load_keyring(&self, provider_id: &str) -> StoreResult<Keyring> {
+        self.read_keyring(provider_id)
+    }
+
+    fn add_private_key(&self, provider_id: &str, entry: KeyEntry) -> StoreResult<()> {
+        rules::key_name(&entry.key_name)?;
+        self.change_keyring(provider_id, |_, ring| {
+            if ring.get(&entry.key_name).is_some() {
+                return Err(StoreError::AlreadyExists { kind: "private key", name: entry.key_name.clone() });
+            }
+            ring.keys.push(entry);
+            Ok(())
+        })
+    }
+
+    fn set_key_status(&self, provider_id: &str, changes: &[StatusChange]) -> StoreResult<()> {
+        self.change_keyring(provider_id, |_, ring| {
+            for c in changes {
+                let k = ring.get_mut(&c.key_name).ok_or_else(|| StoreError::NotFound { kind: "private key", id: c.key_name.clone() })?;
+                k.status = c.status;
+                k.retire_after.clone_from(&c.retire_after);
+                k.rotation.clone_from(&c.rotation);
+            }
+            Ok(())
+        })
+    }
+
+    fn remove_private_key(&self, provider_id: &str, key_name: &str) -> StoreResult<()> {
+        self.change_keyring(provider_id, |state, ring| {
+            if let Some(k) = state.public_keys.iter().find(|k| k.config.name == key_name) {
+                return Err(StoreError::InUse {
+                    kind: "private key",
+                    id: key_name.to_owned(),
+                    by: format!("public key {} (delete the public key first)", k.id),
+                });
+            }
+            if ring.get(key_name).is_none() {
+                return Err(StoreError::NotFound { kind: "private key", id: key_name.to_owned() });
+            }
+            ring.keys.retain(|k| k.key_name != key_name);
+            Ok(())
+        })
+    }
+
+    fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {
+        rules::profile_name(profile)?;
+        self.ensure_dirs()?;
+        let path = self.root.join("locks").join(format!("rotate-{profile}.lock"));
+        match FileLock::try_exclusive(&path).map_err(self.io(&path))? {
+            Some(lock) => Ok(Box::new(LocalRotation(lock))),
+            None => Err(StoreError::Busy(format!(
+                "another `fle keys rotate` of profile {profile:?} is running (lock {} is held); wait for it and rerun",
+                path.display()
+            ))),
+        }
+    }
+}

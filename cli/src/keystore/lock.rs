@@ -1,0 +1,62 @@
+//! File locks and atomic file replacement for the local keystore.
+//!
+//! Every read-modify-write of the keystore holds an exclusive `flock` on `<root>/lock` and writes
+//! through [`write_atomic`] (temp file in the same directory, fsync, rename, fsync directory), so
+//! two processes never interleave and a crash leaves either the old or the new file, never half.
+//! The kernel drops a `flock` when its process dies, so a killed `fle` never leaves a stale lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use rustix::fs::{flock, FlockOperation};
+
+/// An exclusive lock on a file, released on drop (or when the process dies).
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Blocks until the lock is ours.
+    pub fn exclusive(path: &Path) -> std::io::Result<Self> {
+        let file = open_lock_file(path)?;
+        flock(&file, FlockOperation::LockExclusive)?;
+        Ok(Self { _file: file })
+    }
+
+    /// Takes the lock if nobody holds it; `Ok(None)` if someone does.
+    pub fn try_exclusive(path: &Path) -> std::io::Result<Option<Self>> {
+        let file = open_lock_file(path)?;
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)
+}
+
+/// Replaces `path` with `bytes` atomically; the new file gets `mode`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
+        // An existing temp file of a dead process may have other bits: set them explicitly.
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
