@@ -1,0 +1,130 @@
+//! `fle decrypt`: one ESDK message, or a form body with CloudFront-encrypted fields.
+
+use crate::exit::{CmdResult, Failure};
+use crate::input;
+use anyhow::Context as _;
+use base64::Engine as _;
+use fle_decrypt::form::{decrypt_form, event_body, FieldPatterns};
+use fle_decrypt::{Error, Keyring, Padding, PrivateKey};
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// Decrypt a CloudFront field-level-encryption value (a base64 AWS Encryption SDK message) or,
+/// with --form, every encrypted field of a form body.
+///
+/// The plaintext goes to stdout only after every check has passed. On failure stdout stays
+/// empty, stderr gets one line, and the exit code is 1 when the input cannot be decrypted (no
+/// matching key, authentication failure, malformed message) or 2 for usage and I/O errors.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    fle decrypt --private-key key.pem --provider checkout --key-name checkout-2026-11 value.b64\n  \
+    fle decrypt --private-key key.pem --provider checkout --key-name checkout-2026-11 --form --fields 'card_*,ssn' body.txt")]
+pub struct Args {
+    /// RSA private key: PEM or DER, PKCS#8 or PKCS#1.
+    #[arg(long, value_name = "FILE")]
+    private_key: PathBuf,
+    /// Provider ID of the FLE profile (the EDK's provider ID).
+    #[arg(long, value_name = "ID")]
+    provider: String,
+    /// Name of the CloudFront public key the value was encrypted with.
+    #[arg(long, value_name = "NAME")]
+    key_name: String,
+    /// RSA padding of the data key. CloudFront uses oaep-sha256.
+    #[arg(long, default_value = "oaep-sha256", value_parser = parse_padding)]
+    padding: Padding,
+    /// The input is the raw message bytes, not base64.
+    #[arg(long, conflicts_with = "form")]
+    binary: bool,
+    /// The input is an application/x-www-form-urlencoded body; decrypt the fields matching
+    /// --fields and print the whole body.
+    #[arg(long, requires = "fields")]
+    form: bool,
+    /// Field patterns, comma-separated: exact names or a prefix followed by `*`.
+    #[arg(long, value_name = "PATTERNS", requires = "form")]
+    fields: Option<String>,
+    /// With --form: the body is base64 (an API Gateway event with isBase64Encoded).
+    #[arg(long, requires = "form")]
+    base64_body: bool,
+    /// Input file, or `-` for standard input.
+    #[arg(default_value = "-", value_name = "FILE")]
+    input: String,
+}
+
+pub(crate) fn parse_padding(s: &str) -> Result<Padding, String> {
+    Padding::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Padding::ALL.iter().map(|p| p.name()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}
+
+/// Maps a library error to the CLI's outcome: a clean "no" (1) or a usage problem (2).
+pub(crate) fn classify(error: Error) -> Failure {
+    match error.root() {
+        Error::InvalidKey(_) => Failure::usage(error),
+        Error::InvalidForm(_) => Failure::usage(error),
+        _ => Failure::no(error),
+    }
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let key_bytes = input::read_key(&args.private_key, true)?;
+    let key = PrivateKey::from_pem_or_der(&key_bytes)
+        .with_context(|| format!("loading private key {}", args.private_key.display()))
+        .map_err(Failure::usage)?;
+    let mut keyring = Keyring::new();
+    keyring
+        .add(&args.provider, &args.key_name, key, args.padding)
+        .map_err(|e| Failure::usage(anyhow::Error::new(e)))?;
+    let input = input::read(&args.input)?;
+
+    let output = if args.form {
+        let patterns = FieldPatterns::parse(args.fields.as_deref().unwrap_or_default())
+            .map_err(|e| Failure::usage(anyhow::Error::new(e).context("--fields")))?;
+        let body = if args.base64_body {
+            let text = std::str::from_utf8(&input)
+                .map_err(|_| Failure::no(anyhow::anyhow!("the base64 body is not text")))?;
+            event_body(text, true).map_err(classify)?
+        } else {
+            input
+        };
+        decrypt_form(&keyring, &body, &patterns)
+            .map_err(classify)?
+            .to_body()
+    } else {
+        let message = if args.binary {
+            input
+        } else {
+            decode_base64(&input).ok_or_else(|| {
+                Failure::no(anyhow::anyhow!(
+                    "input is not base64 (use --binary for raw bytes)"
+                ))
+            })?
+        };
+        keyring
+            .decrypt(&message)
+            .map_err(classify)?
+            .into_plaintext()
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(output.expose())
+        .and_then(|()| stdout.flush())
+        .context("writing to stdout")?;
+    Ok(())
+}
+
+/// Base64 with surrounding whitespace, line breaks and padding optional.
+fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
+    let text: Vec<u8> = input
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let text = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(&text);
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(text)
+        .ok()
+}
