@@ -1,0 +1,135 @@
+// Lambda@Edge origin-request handler: SigV4-signs the request CloudFront is about to send to
+// API Gateway (or a Lambda function URL) with the Rust signer compiled to WebAssembly.
+//
+// No npm runtime dependencies. The module is compiled once per container (at import); the
+// credentials come from the reserved variables; the time is passed in (the wasm has no clock).
+// Region and service come from config.json beside this file (written by `fle edge package`),
+// because Lambda@Edge has no environment variables of its own.
+
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The response returned when the signer itself is unusable: never forward unsigned. */
+function internalError() {
+  return {
+    status: '500',
+    statusDescription: 'Internal Server Error',
+    headers: {
+      'cache-control': [{ key: 'Cache-Control', value: 'no-store' }],
+      'content-type': [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }],
+    },
+    body: 'edge signer refused the request: internal error\n',
+  };
+}
+
+/**
+ * Hashes the body natively (node:crypto is far faster than SHA-256 in wasm) and returns the
+ * event with the body data left out, plus the hex digest. Returns null to let the wasm
+ * decide (no body, truncated, unknown encoding, or base64 that is not canonical, which the
+ * Rust decoder rejects while Buffer.from would silently skip bad characters).
+ */
+function hashBody(event) {
+  const record = event?.Records?.[0];
+  const request = record?.cf?.request;
+  const body = request?.body;
+  if (!body || typeof body.data !== 'string' || body.inputTruncated === true || event.Records.length !== 1) return null;
+  let bytes;
+  if (body.encoding === undefined || body.encoding === 'base64') {
+    bytes = Buffer.from(body.data, 'base64');
+    if (bytes.toString('base64') !== body.data) return null;
+  } else if (body.encoding === 'text') {
+    bytes = Buffer.from(body.data, 'utf8');
+  } else {
+    return null;
+  }
+  const slim = {
+    ...event,
+    Records: [{ ...record, cf: { ...record.cf, request: { ...request, body: { ...body, data: '' } } } }],
+  };
+  return { slim, hash: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/**
+ * Compiles the signer module once and returns `sign(event, env, nowMs)` →
+ * `{ signed, refusal?, result }`, where `result` is what the handler returns to CloudFront.
+ * `config` is `{ region?, service? }`.
+ */
+export function createSigner(wasmBytes, config = {}) {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes), {});
+  const { memory, alloc, dealloc, sign } = instance.exports;
+  return function signEvent(event, env, nowMs) {
+    const hashed = hashBody(event);
+    const invocation = {
+      event: hashed ? hashed.slim : event,
+      time: Math.floor(nowMs / 1000),
+      region: config.region,
+      service: config.service,
+      payloadSha256: hashed?.hash,
+    };
+    if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+      invocation.credentials = {
+        accessKeyId: env.AWS_ACCESS_KEY_ID,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+        sessionToken: env.AWS_SESSION_TOKEN || undefined,
+      };
+    }
+    const input = encoder.encode(JSON.stringify(invocation));
+    const inPtr = alloc(input.length);
+    new Uint8Array(memory.buffer, inPtr, input.length).set(input);
+    // The module frees (and zeroes) the input buffer itself.
+    const packed = sign(inPtr, input.length);
+    const outPtr = Number(packed >> 32n);
+    const outLen = Number(packed & 0xffffffffn);
+    if (outPtr === 0) return { signed: false, refusal: 'internal error', result: internalError() };
+    const text = decoder.decode(new Uint8Array(memory.buffer, outPtr, outLen));
+    dealloc(outPtr, outLen);
+    const out = JSON.parse(text);
+    // The body travelled outside the module: give the forwarded request its original body.
+    if (out.signed && hashed) out.result.body = event.Records[0].cf.request.body;
+    return out;
+  };
+}
+
+function loadPackaged() {
+  try {
+    const wasm = readFileSync(new URL('./edge_signer.wasm', import.meta.url));
+    let config = {};
+    try {
+      config = JSON.parse(readFileSync(new URL('./config.json', import.meta.url), 'utf8'));
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e;
+    }
+    return { sign: createSigner(wasm, config) };
+  } catch (e) {
+    return { error: String(e?.message ?? e) };
+  }
+}
+
+const packaged = loadPackaged();
+
+/** The Lambda@Edge entry point (origin-request). */
+export const handler = async (event) => {
+  if (packaged.error) {
+    console.error(JSON.stringify({ msg: 'edge signer failed to load', error: packaged.error }));
+    return internalError();
+  }
+  let out;
+  try {
+    out = packaged.sign(event, process.env, Date.now());
+  } catch (e) {
+    console.error(JSON.stringify({ msg: 'edge signer failed', error: String(e?.message ?? e) }));
+    return internalError();
+  }
+  if (!out.signed) {
+    // The refusal class only: never the event, credentials or headers.
+    console.error(JSON.stringify({
+      msg: 'edge signer refused request',
+      refusal: out.refusal,
+      requestId: event?.Records?.[0]?.cf?.config?.requestId,
+    }));
+  }
+  return out.result;
+};
