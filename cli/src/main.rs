@@ -31,6 +31,8 @@ enum Command {
     Profiles(cmd::profiles::Args),
     /// FLE configurations: create, list, show, update, delete, attach.
     Configs(cmd::configs::Args),
+    /// Lambda@Edge request signer: sign an event natively, package the deployable zip.
+    Edge(cmd::edge::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Command::Keys(args) => cmd::keys::run(args),
         Command::Profiles(args) => cmd::profiles::run(args),
         Command::Configs(args) => cmd::configs::run(args),
+        Command::Edge(args) => cmd::edge::run(args),
     };
     exit::report(result)
 }

@@ -140,7 +140,7 @@ pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Req
         Some(r) => r.to_string(),
         None => region_from_domain(&domain).ok_or(Refusal::BadConfig)?,
     };
-    if !valid_scope_part(&region) || !valid_scope_part(params.service) {
+    if !is_valid_scope_part(&region) || !is_valid_scope_part(params.service) {
         return Err(Refusal::BadConfig);
     }
 
@@ -239,7 +239,9 @@ pub fn region_from_domain(domain: &str) -> Option<String> {
     }
 }
 
-fn valid_scope_part(s: &str) -> bool {
+/// True for a plausible region or service name: lowercase letters, digits and `-`, at most
+/// 64 characters (they go into the credential scope).
+pub fn is_valid_scope_part(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_SCOPE_PART && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 

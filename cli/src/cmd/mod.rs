@@ -2,5 +2,6 @@
 pub mod decrypt;
 pub mod encrypt;
 pub mod configs;
+pub mod edge;
 pub mod keys;
 pub mod profiles;

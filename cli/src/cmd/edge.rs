@@ -1,0 +1,333 @@
+//! `fle edge`: sign a CloudFront origin-request event natively (exactly what the Lambda@Edge
+//! handler returns) and package the deployable zip (handler + wasm signer + config).
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{anyhow, bail, Context as _};
+use edge_signer::event::OriginRequestEvent;
+use edge_signer::{Credentials, SigningParams, SigningTime};
+
+use crate::exit::{CmdResult, Failure};
+
+/// The handler source, embedded so the zip always carries the handler this binary was built with.
+const HANDLER_JS: &str = include_str!("../../../edge-signer/handler/index.mjs");
+
+/// The Lambda@Edge zip target: well under the 1 MB viewer-event limit, fast cold starts.
+const ZIP_BUDGET_BYTES: u64 = 150 * 1024;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Sign an origin-request event as the Lambda@Edge handler would, with credentials from
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. Prints the object the
+    /// handler returns: the signed request (exit 0) or the response object it refuses with
+    /// (exit 1).
+    Sign(SignArgs),
+    /// Build the deployable Lambda@Edge zip: index.mjs, edge_signer.wasm and config.json.
+    Package(PackageArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SignArgs {
+    /// The event JSON file (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    event: PathBuf,
+    /// The API's region [default: the region in an execute-api or lambda-url origin domain].
+    #[arg(long)]
+    region: Option<String>,
+    /// The service to sign for: execute-api (API Gateway) or lambda (function URLs).
+    #[arg(long, default_value = edge_signer::DEFAULT_SERVICE)]
+    service: String,
+    /// The signing time, RFC 3339 (e.g. 2026-01-02T03:04:05Z) [default: now].
+    #[arg(long, value_name = "RFC3339")]
+    time: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct PackageArgs {
+    /// Where to write the zip.
+    #[arg(long, value_name = "FILE", default_value = "edge-signer.zip")]
+    out: PathBuf,
+    /// The API's region, baked into config.json [default: from each request's origin domain].
+    #[arg(long)]
+    region: Option<String>,
+    /// The service to sign for, baked into config.json.
+    #[arg(long, default_value = edge_signer::DEFAULT_SERVICE)]
+    service: String,
+    /// Use this wasm module instead of building it with
+    /// `cargo build -p edge-signer --target wasm32-unknown-unknown --release` (run in the
+    /// current directory, which must be inside the fle workspace).
+    #[arg(long, value_name = "FILE")]
+    wasm: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    match args.command {
+        Sub::Sign(a) => sign(a),
+        Sub::Package(a) => package(a),
+    }
+}
+
+fn check_scope_part(what: &str, value: &str) -> CmdResult {
+    if edge_signer::is_valid_scope_part(value) {
+        Ok(())
+    } else {
+        Err(Failure::usage(anyhow!("--{what} {value:?}: expected lowercase letters, digits and '-'")))
+    }
+}
+
+fn sign(args: SignArgs) -> CmdResult {
+    if let Some(region) = &args.region {
+        check_scope_part("region", region)?;
+    }
+    check_scope_part("service", &args.service)?;
+    let time = match &args.time {
+        Some(text) => SigningTime::parse_rfc3339(text).map_err(|e| Failure::usage(anyhow!("--time: {e}")))?,
+        None => now()?,
+    };
+    let text = if args.event.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).context("reading the event from stdin")?;
+        s
+    } else {
+        std::fs::read_to_string(&args.event).with_context(|| format!("reading {}", args.event.display()))?
+    };
+    let event: OriginRequestEvent = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a CloudFront origin-request event", args.event.display()))?;
+
+    let env = |name: &str| std::env::var(name).ok();
+    let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(secret)) => Credentials::new(&id, &secret, env("AWS_SESSION_TOKEN").as_deref()),
+        _ => None,
+    };
+    let params = SigningParams {
+        credentials: credentials.as_ref(),
+        region: args.region.as_deref(),
+        service: &args.service,
+        time,
+        payload_sha256: None,
+    };
+    let outcome = edge_signer::sign_event(&event, &params);
+    let json = edge_signer::outcome_json(&outcome);
+    let result = json.get("result").ok_or_else(|| anyhow!("signer returned no result"))?;
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, result).context("writing the result")?;
+    writeln!(stdout).context("writing the result")?;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(edge_signer::Refusal::BadConfig) if args.region.is_none() => Err(Failure::no(anyhow!(
+            "refused: {} (the origin domain names no region: pass --region)",
+            edge_signer::Refusal::BadConfig
+        ))),
+        Err(refusal) => Err(Failure::no(anyhow!("refused: {refusal}"))),
+    }
+}
+
+fn now() -> Result<SigningTime, Failure> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| Failure::usage(anyhow!("system clock is before 1970")))?
+        .as_secs();
+    let secs = i64::try_from(secs).map_err(|_| Failure::usage(anyhow!("system clock out of range")))?;
+    SigningTime::from_unix(secs).map_err(|e| Failure::usage(anyhow!("system clock: {e}")))
+}
+
+fn package(args: PackageArgs) -> CmdResult {
+    if let Some(region) = &args.region {
+        check_scope_part("region", region)?;
+    }
+    check_scope_part("service", &args.service)?;
+    let wasm_path = match &args.wasm {
+        Some(p) => p.clone(),
+        None => build_wasm()?,
+    };
+    let wasm = std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
+    let wasm = strip_custom_sections(&wasm).with_context(|| format!("{} is not a wasm module", wasm_path.display()))?;
+    let mut config = serde_json::Map::new();
+    if let Some(region) = &args.region {
+        config.insert("region".into(), region.clone().into());
+    }
+    config.insert("service".into(), args.service.clone().into());
+    let config = serde_json::to_vec_pretty(&config).context("writing config.json")?;
+
+    let zip = zip::write(&[
+        ("index.mjs", HANDLER_JS.as_bytes()),
+        ("edge_signer.wasm", &wasm),
+        ("config.json", &config),
+    ])?;
+    write_file(&args.out, &zip)?;
+    let size = u64::try_from(zip.len()).unwrap_or(u64::MAX);
+    eprintln!(
+        "fle: wrote {} ({} bytes; wasm {} bytes; handler index.mjs, export `handler`; region {}, service {})",
+        args.out.display(),
+        size,
+        wasm.len(),
+        args.region.as_deref().unwrap_or("from the origin domain"),
+        args.service
+    );
+    if size > ZIP_BUDGET_BYTES {
+        eprintln!("fle: warning: zip is over the {ZIP_BUDGET_BYTES}-byte budget");
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> CmdResult {
+    if path.as_os_str() == "-" {
+        std::io::stdout().lock().write_all(bytes).context("writing the zip to stdout")?;
+    } else {
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Builds the wasm module with cargo and returns its path (from cargo's artifact messages, so
+/// `CARGO_TARGET_DIR` and friends are honoured).
+fn build_wasm() -> Result<PathBuf, Failure> {
+    eprintln!("fle: building the signer: cargo build -p edge-signer --target wasm32-unknown-unknown --release");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "-p", "edge-signer", "--target", "wasm32-unknown-unknown", "--release"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo (needs the fle workspace and the wasm32-unknown-unknown target; or pass --wasm FILE)")?;
+    if !output.status.success() {
+        return Err(Failure::usage(anyhow!(
+            "cargo build of the wasm signer failed (rustup target add wasm32-unknown-unknown?; or pass --wasm FILE)"
+        )));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if msg.get("reason").and_then(|r| r.as_str()) != Some("compiler-artifact") {
+            continue;
+        }
+        let files = msg.get("filenames").and_then(|f| f.as_array()).into_iter().flatten();
+        for file in files.filter_map(|f| f.as_str()) {
+            if file.ends_with("/edge_signer.wasm") {
+                return Ok(PathBuf::from(file));
+            }
+        }
+    }
+    Err(Failure::usage(anyhow!("cargo built no edge_signer.wasm")))
+}
+
+/// Drops custom sections (names, producers, target features): about a tenth of the module,
+/// not needed to run it.
+fn strip_custom_sections(module: &[u8]) -> anyhow::Result<Vec<u8>> {
+    const HEADER: &[u8; 8] = b"\0asm\x01\0\0\0";
+    let mut rest = module.strip_prefix(HEADER.as_slice()).ok_or_else(|| anyhow!("bad wasm header"))?;
+    let mut out = HEADER.to_vec();
+    while let Some((&id, after_id)) = rest.split_first() {
+        let (len, after_len) = leb128_u32(after_id)?;
+        let next = after_len.get(usize::try_from(len)?..).ok_or_else(|| anyhow!("section runs past the end"))?;
+        // `next` is a suffix of `rest`: the section is what lies before it.
+        let section_len = rest.len().checked_sub(next.len()).ok_or_else(|| anyhow!("bad section"))?;
+        if id != 0 {
+            out.extend_from_slice(rest.get(..section_len).ok_or_else(|| anyhow!("bad section"))?);
+        }
+        rest = next;
+    }
+    Ok(out)
+}
+
+fn leb128_u32(bytes: &[u8]) -> anyhow::Result<(u32, &[u8])> {
+    let mut value: u32 = 0;
+    for (i, &b) in bytes.iter().take(5).enumerate() {
+        let shift = u32::try_from(i)? * 7;
+        value |= u32::from(b & 0x7f).checked_shl(shift).ok_or_else(|| anyhow!("bad LEB128"))?;
+        if b & 0x80 == 0 {
+            return Ok((value, bytes.get(i + 1..).unwrap_or_default()));
+        }
+    }
+    bail!("bad LEB128")
+}
+
+/// A minimal ZIP writer (deflate, fixed timestamps so the same inputs give the same zip).
+mod zip {
+    use anyhow::{anyhow, Context as _};
+
+    /// 1980-01-01 00:00, the earliest DOS date: reproducible archives.
+    const DOS_DATE: u16 = (1 << 5) | 1;
+    const DOS_TIME: u16 = 0;
+    /// Regular file, rw-r--r--, in the Unix external attributes.
+    const UNIX_MODE: u32 = 0o100_644 << 16;
+
+    pub fn write(files: &[(&str, &[u8])]) -> anyhow::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut central = Vec::new();
+        for (name, data) in files {
+            let offset = u32::try_from(out.len()).context("zip over 4 GiB")?;
+            let packed = miniz_oxide::deflate::compress_to_vec(data, 10);
+            let crc = crc32fast::hash(data);
+            let size = u32::try_from(data.len()).context("file over 4 GiB")?;
+            let csize = u32::try_from(packed.len()).context("file over 4 GiB")?;
+            let name_len = u16::try_from(name.len()).map_err(|_| anyhow!("file name too long"))?;
+            out.extend_from_slice(&0x0403_4b50_u32.to_le_bytes());
+            for v in [20_u16, 0, 8, DOS_TIME, DOS_DATE] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [crc, csize, size] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&name_len.to_le_bytes());
+            out.extend_from_slice(&0_u16.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&packed);
+
+            central.extend_from_slice(&0x0201_4b50_u32.to_le_bytes());
+            // Made by Unix (3), spec 2.0; needs 2.0; no flags; deflate.
+            for v in [(3_u16 << 8) | 20, 20, 0, 8, DOS_TIME, DOS_DATE] {
+                central.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [crc, csize, size] {
+                central.extend_from_slice(&v.to_le_bytes());
+            }
+            // Name length, extra, comment, disk, internal attributes.
+            for v in [name_len, 0, 0, 0, 0] {
+                central.extend_from_slice(&v.to_le_bytes());
+            }
+            central.extend_from_slice(&UNIX_MODE.to_le_bytes());
+            central.extend_from_slice(&offset.to_le_bytes());
+            central.extend_from_slice(name.as_bytes());
+        }
+        let cd_offset = u32::try_from(out.len()).context("zip over 4 GiB")?;
+        let cd_size = u32::try_from(central.len()).context("zip over 4 GiB")?;
+        let count = u16::try_from(files.len()).context("too many files")?;
+        out.extend_from_slice(&central);
+        out.extend_from_slice(&0x0605_4b50_u32.to_le_bytes());
+        for v in [0_u16, 0, count, count] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&cd_size.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&0_u16.to_le_bytes());
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_only_custom_sections() {
+        // header, type section (id 1, 1 byte), custom "n" (id 0), memory section (id 5).
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend_from_slice(&[1, 1, 0]);
+        m.extend_from_slice(&[0, 3, 1, b'n', 7]);
+        m.extend_from_slice(&[5, 2, 0, 1]);
+        let s = strip_custom_sections(&m).unwrap();
+        assert_eq!(s, [b"\0asm\x01\0\0\0".as_slice(), &[1, 1, 0, 5, 2, 0, 1]].concat());
+        assert!(strip_custom_sections(b"\0asm\x01\0\0\0\x01\x05\0").is_err());
+        assert!(strip_custom_sections(b"junk").is_err());
+    }
+}
