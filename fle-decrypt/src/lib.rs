@@ -50,8 +50,8 @@ pub use suite::Suite;
 /// Entry points for fuzzers and property tests; not a stable API.
 #[doc(hidden)]
 pub mod fuzzing {
-    /// Parses a message with default limits and throws the result away.
-    pub fn parse_message(data: &[u8]) {
-        let _ = crate::message::parse(data, &crate::Limits::default());
+    /// Parses a message with default limits; true when its structure is valid.
+    pub fn parse_message(data: &[u8]) -> bool {
+        crate::message::parse(data, &crate::Limits::default()).is_ok()
     }
 }

@@ -1,0 +1,29 @@
+//! The fuzz target's committed seed corpus stays meaningful: every seed is a structurally valid
+//! message (so the fuzzer starts from deep inside the parser), and every prefix of each seed is
+//! refused without a panic.
+
+use std::path::Path;
+
+#[test]
+fn seed_corpus_parses_and_its_prefixes_do_not() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/parse_message");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        assert!(
+            fle_decrypt::fuzzing::parse_message(&data),
+            "{} does not parse",
+            path.display()
+        );
+        for len in 0..data.len() {
+            assert!(
+                !fle_decrypt::fuzzing::parse_message(&data[..len]),
+                "{} prefix {len}",
+                path.display()
+            );
+        }
+        seeds += 1;
+    }
+    assert!(seeds >= 20, "only {seeds} seeds in {}", dir.display());
+}
