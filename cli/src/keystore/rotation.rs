@@ -38,7 +38,7 @@ pub const RETIRE_STEPS: [&str; 3] = ["mark the key retiring", "delete the public
 
 /// A failed step: which one, and why.
 #[derive(Debug, thiserror::Error)]
-#[error("step {number}/{total} ({name}) failed: {source}")]
+#[error("{}", self.describe())]
 pub struct StepError {
     pub number: usize,
     pub total: usize,
@@ -47,11 +47,21 @@ pub struct StepError {
     pub source: StoreError,
 }
 
+impl StepError {
+    fn describe(&self) -> String {
+        if self.number == 0 {
+            format!("checks before step 1 failed: {}", self.source)
+        } else {
+            format!("step {}/{} ({}) failed: {}", self.number, self.total, self.name, self.source)
+        }
+    }
+}
+
 fn step_err(steps: &'static [&'static str], number: usize) -> impl Fn(StoreError) -> StepError {
     move |source| StepError {
         number,
         total: steps.len(),
-        name: steps.get(number.saturating_sub(1)).copied().unwrap_or("prepare"),
+        name: number.checked_sub(1).and_then(|i| steps.get(i)).copied().unwrap_or("prepare"),
         source,
     }
 }

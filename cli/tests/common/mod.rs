@@ -1,0 +1,143 @@
+//! Helpers for the CLI integration tests: a throw-away keystore and the real `fle` binary.
+// Test helpers may panic: a panic here is a failing test (as clippy.toml allows in tests).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub const FLE: &str = env!("CARGO_BIN_EXE_fle");
+
+/// A keystore in a temporary directory.
+pub struct Store {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+impl Store {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("ks");
+        Self { _dir: dir, root }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(FLE);
+        c.args(args).env("FLE_HOME", &self.root).env_remove("RUST_BACKTRACE");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs and requires exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "fle {args:?} failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs with `--output json`, requires exit 0, parses stdout.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--output", "json"]);
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+
+    /// Runs and requires exit `code`; returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(code), "fle {args:?}: stderr {stderr}");
+        assert!(out.stdout.is_empty(), "a failing command printed a result: {}", String::from_utf8_lossy(&out.stdout));
+        stderr
+    }
+
+    /// Every data file of the keystore and a digest of its bytes (to prove a command changed
+    /// nothing). Lock files hold no data and are left out.
+    pub fn files(&self) -> Files {
+        let mut out = BTreeMap::new();
+        collect(&self.root, &self.root, &mut out);
+        out.retain(|name, _| name != "lock" && !name.starts_with("locks/"));
+        Files(out.into_iter().map(|(k, v)| (k, digest(&v))).collect())
+    }
+
+    pub fn keyring(&self, provider: &str) -> Value {
+        let bytes = std::fs::read(self.root.join("private").join(format!("{provider}.json"))).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    pub fn state(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.root.join("state.json")).unwrap()).unwrap()
+    }
+
+    /// A standard setup: key `k1` of provider `prov`, profile `checkout` on it.
+    pub fn with_profile() -> Self {
+        let s = Self::new();
+        s.ok(&["keys", "generate", "--name", "k1", "--provider", "prov"]);
+        s.ok(&["profiles", "create", "--name", "checkout", "--key", "k1", "--field", "card", "--field", "cvv*"]);
+        s
+    }
+
+    /// The public key PEM uploaded under `name`.
+    pub fn public_pem(&self, name: &str) -> String {
+        let state = self.state();
+        state["publicKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["config"]["name"] == name)
+            .map(|k| k["config"]["encodedKey"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no public key {name}"))
+    }
+
+    pub fn profile_key_name(&self, profile: &str) -> String {
+        let v = self.json(&["profiles", "show", profile]);
+        v["entities"][0]["keyName"].as_str().unwrap().to_owned()
+    }
+
+    /// A decrypting keyring built the way a backend would: every key of the provider's file.
+    pub fn decryptor(&self, provider: &str) -> fle_decrypt::Keyring {
+        let mut ring = fle_decrypt::Keyring::new();
+        for k in self.keyring(provider)["keys"].as_array().unwrap() {
+            let key = fle_decrypt::PrivateKey::from_pem(k["privateKeyPem"].as_str().unwrap().as_bytes()).unwrap();
+            ring.add(provider, k["keyName"].as_str().unwrap(), key, fle_decrypt::Padding::OaepSha256).unwrap();
+        }
+        ring
+    }
+}
+
+/// Encrypts as CloudFront would with the public key uploaded under `key_name`.
+pub fn encrypt_for(store: &Store, provider: &str, key_name: &str, plaintext: &[u8]) -> Vec<u8> {
+    let pk = fle_decrypt::encrypt::PublicKey::from_pem(store.public_pem(key_name).as_bytes()).unwrap();
+    fle_decrypt::encrypt::Encryptor::new(pk, provider, key_name).unwrap().encrypt(plaintext).unwrap()
+}
+
+/// File name → SHA-256 (hex) of the content; `Debug` prints only names and digests.
+#[derive(PartialEq, Eq, Debug)]
+pub struct Files(pub BTreeMap<String, String>);
+
+impl Files {
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.keys()
+    }
+}
+
+fn digest(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            collect(root, &p, out);
+        } else {
+            out.insert(p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap());
+        }
+    }
+}
