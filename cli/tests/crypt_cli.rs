@@ -19,26 +19,54 @@ struct Keys {
 
 fn pem(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let body: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", body.join("\n"))
+    let body: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        body.join("\n")
+    )
 }
 
 fn keys() -> Keys {
     use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
-    let key = aws_lc_rs::rsa::PrivateDecryptingKey::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let key =
+        aws_lc_rs::rsa::PrivateDecryptingKey::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
     let private = path.join("private.pem");
     let public = path.join("public.pem");
-    std::fs::write(&private, pem("PRIVATE KEY", AsDer::<Pkcs8V1Der>::as_der(&key).unwrap().as_ref())).unwrap();
+    std::fs::write(
+        &private,
+        pem(
+            "PRIVATE KEY",
+            AsDer::<Pkcs8V1Der>::as_der(&key).unwrap().as_ref(),
+        ),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    std::fs::write(&public, pem("PUBLIC KEY", AsDer::<PublicKeyX509Der>::as_der(&key.public_key()).unwrap().as_ref()))
-        .unwrap();
-    Keys { _dir: dir, dir: path, private, public }
+    std::fs::write(
+        &public,
+        pem(
+            "PUBLIC KEY",
+            AsDer::<PublicKeyX509Der>::as_der(&key.public_key())
+                .unwrap()
+                .as_ref(),
+        ),
+    )
+    .unwrap();
+    Keys {
+        _dir: dir,
+        dir: path,
+        private,
+        public,
+    }
 }
 
 fn fle(args: &[&str], stdin: &[u8]) -> Output {
@@ -58,27 +86,55 @@ fn p(path: &Path) -> &str {
 }
 
 fn encrypt(k: &Keys, extra: &[&str], stdin: &[u8]) -> Vec<u8> {
-    let mut args = vec!["encrypt", "--public-key", p(&k.public), "--provider", "shop", "--key-name", "shop-key-1"];
+    let mut args = vec![
+        "encrypt",
+        "--public-key",
+        p(&k.public),
+        "--provider",
+        "shop",
+        "--key-name",
+        "shop-key-1",
+    ];
     args.extend_from_slice(extra);
     let out = fle(&args, stdin);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stderr.is_empty());
     out.stdout
 }
 
 fn decrypt(k: &Keys, extra: &[&str], stdin: &[u8]) -> Output {
-    let mut args = vec!["decrypt", "--private-key", p(&k.private), "--provider", "shop", "--key-name", "shop-key-1"];
+    let mut args = vec![
+        "decrypt",
+        "--private-key",
+        p(&k.private),
+        "--provider",
+        "shop",
+        "--key-name",
+        "shop-key-1",
+    ];
     args.extend_from_slice(extra);
     fle(&args, stdin)
 }
 
 /// A failure: the exit code, nothing on stdout, one line on stderr without the secret.
 fn assert_refused(out: &Output, code: i32) -> String {
-    assert_eq!(out.status.code(), Some(code), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty(), "stdout must stay empty on failure");
     let err = String::from_utf8(out.stderr.clone()).unwrap();
     assert!(err.starts_with("fle: "), "{err}");
-    assert!(!err.contains("4111"), "the plaintext leaked into an error: {err}");
+    assert!(
+        !err.contains("4111"),
+        "the plaintext leaked into an error: {err}"
+    );
     err
 }
 
@@ -91,13 +147,20 @@ fn value_round_trip_through_stdin_files_and_binary() {
     assert!(out.status.success());
     assert_eq!(out.stdout, SECRET);
     // From a file, base64 wrapped over lines.
-    let wrapped: Vec<u8> = b64.chunks(60).flat_map(|c| c.iter().copied().chain([b'\n'])).collect();
+    let wrapped: Vec<u8> = b64
+        .chunks(60)
+        .flat_map(|c| c.iter().copied().chain([b'\n']))
+        .collect();
     let file = k.dir.join("value.b64");
     std::fs::write(&file, wrapped).unwrap();
     let out = decrypt(&k, &[p(&file)], b"");
     assert_eq!(out.stdout, SECRET);
     // Raw bytes both ways, another suite, non-framed.
-    let raw = encrypt(&k, &["--binary", "--suite", "0578", "--frame-length", "0"], SECRET);
+    let raw = encrypt(
+        &k,
+        &["--binary", "--suite", "0578", "--frame-length", "0"],
+        SECRET,
+    );
     assert_eq!(&raw[..3], &[0x02, 0x05, 0x78]);
     assert_eq!(decrypt(&k, &["--binary"], &raw).stdout, SECRET);
 }
@@ -108,14 +171,25 @@ fn form_round_trip_keeps_other_fields() {
     let body = b"name=Jane+Doe&card_number=4111111111111111&card_cvc=123&note=x%26y";
     let encrypted = encrypt(&k, &["--form", "--fields", "card_*"], body);
     let text = String::from_utf8(encrypted.clone()).unwrap();
-    assert!(text.starts_with("name=Jane+Doe&card_number=AYAD") && text.ends_with("&note=x%26y"), "{text}");
+    assert!(
+        text.starts_with("name=Jane+Doe&card_number=AYAD") && text.ends_with("&note=x%26y"),
+        "{text}"
+    );
     assert!(!text.contains("4111"));
     let out = decrypt(&k, &["--form", "--fields", "card_*"], &encrypted);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout, body);
     // API Gateway hands the body over base64-encoded.
     let event = base64::engine::general_purpose::STANDARD.encode(&encrypted);
-    let out = decrypt(&k, &["--form", "--fields", "card_*", "--base64-body"], event.as_bytes());
+    let out = decrypt(
+        &k,
+        &["--form", "--fields", "card_*", "--base64-body"],
+        event.as_bytes(),
+    );
     assert_eq!(out.stdout, body);
 }
 
@@ -123,21 +197,59 @@ fn form_round_trip_keeps_other_fields() {
 fn cannot_decrypt_is_exit_1() {
     let k = keys();
     let b64 = encrypt(&k, &[], SECRET);
-    let mut args = vec!["decrypt", "--private-key", p(&k.private), "--provider", "shop", "--key-name", "other"];
+    let args = [
+        "decrypt",
+        "--private-key",
+        p(&k.private),
+        "--provider",
+        "shop",
+        "--key-name",
+        "other",
+    ];
     assert!(assert_refused(&fle(&args, &b64), 1).contains("no encrypted data key matches"));
-    args[3] = "--provider";
-    let err = assert_refused(&fle(&["decrypt", "--private-key", p(&k.private), "--provider", "x", "--key-name", "shop-key-1"], &b64), 1);
-    assert_eq!(err, "fle: no encrypted data key matches a key in the keyring\n");
+    let err = assert_refused(
+        &fle(
+            &[
+                "decrypt",
+                "--private-key",
+                p(&k.private),
+                "--provider",
+                "x",
+                "--key-name",
+                "shop-key-1",
+            ],
+            &b64,
+        ),
+        1,
+    );
+    assert_eq!(
+        err,
+        "fle: no encrypted data key matches a key in the keyring\n"
+    );
     // Tampered: one bit in the middle.
-    let mut raw = base64::engine::general_purpose::STANDARD.decode(b64.trim_ascii()).unwrap();
+    let mut raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim_ascii())
+        .unwrap();
     let mid = raw.len() / 2;
     raw[mid] ^= 4;
-    assert_eq!(assert_refused(&decrypt(&k, &["--binary"], &raw), 1), "fle: decryption failed\n");
+    assert_eq!(
+        assert_refused(&decrypt(&k, &["--binary"], &raw), 1),
+        "fle: decryption failed\n"
+    );
     // Truncated, trailing bytes, not base64 at all.
-    assert!(assert_refused(&decrypt(&k, &["--binary"], &raw[..100]), 1).contains("malformed message"));
+    assert!(
+        assert_refused(&decrypt(&k, &["--binary"], &raw[..100]), 1).contains("malformed message")
+    );
     assert!(assert_refused(&decrypt(&k, &[], b"%%% not base64"), 1).contains("not base64"));
     // Plaintext where CloudFront should have encrypted.
-    let err = assert_refused(&decrypt(&k, &["--form", "--fields", "card"], b"card=4111111111111111"), 1);
+    let err = assert_refused(
+        &decrypt(
+            &k,
+            &["--form", "--fields", "card"],
+            b"card=4111111111111111",
+        ),
+        1,
+    );
     assert_eq!(err, "fle: field \"card\" is not an encrypted value\n");
 }
 
@@ -146,22 +258,95 @@ fn usage_and_io_errors_are_exit_2() {
     let k = keys();
     let missing = k.dir.join("missing.pem");
     assert!(assert_refused(
-        &fle(&["decrypt", "--private-key", p(&missing), "--provider", "a", "--key-name", "b"], b""),
+        &fle(
+            &[
+                "decrypt",
+                "--private-key",
+                p(&missing),
+                "--provider",
+                "a",
+                "--key-name",
+                "b"
+            ],
+            b""
+        ),
         2
     )
     .contains("reading key file"));
     // A public key where the private one belongs.
-    let err = assert_refused(&fle(&["decrypt", "--private-key", p(&k.public), "--provider", "a", "--key-name", "b"], b""), 2);
-    assert!(err.contains("loading private key") && err.contains("not a private key"), "{err}");
+    let err = assert_refused(
+        &fle(
+            &[
+                "decrypt",
+                "--private-key",
+                p(&k.public),
+                "--provider",
+                "a",
+                "--key-name",
+                "b",
+            ],
+            b"",
+        ),
+        2,
+    );
+    assert!(
+        err.contains("loading private key") && err.contains("not a private key"),
+        "{err}"
+    );
     for args in [
-        vec!["decrypt", "--private-key", p(&k.private), "--provider", "a", "--key-name", "b", "--padding", "oaep"],
-        vec!["decrypt", "--private-key", p(&k.private), "--provider", "a", "--key-name", "b", "--form"],
-        vec!["encrypt", "--public-key", p(&k.public), "--provider", "a", "--key-name", "b", "--suite", "0379"],
-        vec!["encrypt", "--public-key", p(&k.public), "--provider", "a", "--key-name", "b", "--form", "--fields", "a b"],
+        vec![
+            "decrypt",
+            "--private-key",
+            p(&k.private),
+            "--provider",
+            "a",
+            "--key-name",
+            "b",
+            "--padding",
+            "oaep",
+        ],
+        vec![
+            "decrypt",
+            "--private-key",
+            p(&k.private),
+            "--provider",
+            "a",
+            "--key-name",
+            "b",
+            "--form",
+        ],
+        vec![
+            "encrypt",
+            "--public-key",
+            p(&k.public),
+            "--provider",
+            "a",
+            "--key-name",
+            "b",
+            "--suite",
+            "0379",
+        ],
+        vec![
+            "encrypt",
+            "--public-key",
+            p(&k.public),
+            "--provider",
+            "a",
+            "--key-name",
+            "b",
+            "--form",
+            "--fields",
+            "a b",
+        ],
         vec!["decrypt", "--provider", "a", "--key-name", "b"],
     ] {
         let out = fle(&args, b"");
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.is_empty());
     }
 }
@@ -180,20 +365,36 @@ fn a_world_readable_private_key_is_warned_about() {
 }
 
 fn snapshot(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     if std::env::var_os("FLE_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, actual).unwrap();
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with FLE_UPDATE_SNAPSHOTS=1 to create it)", path.display()));
-    assert_eq!(actual, expected, "{name} changed; review and rerun with FLE_UPDATE_SNAPSHOTS=1");
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with FLE_UPDATE_SNAPSHOTS=1 to create it)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "{name} changed; review and rerun with FLE_UPDATE_SNAPSHOTS=1"
+    );
 }
 
 #[test]
 fn help_texts() {
     for cmd in ["decrypt", "encrypt"] {
-        let out = Command::new(FLE).args([cmd, "--help"]).env("COLUMNS", "100").output().unwrap();
+        let out = Command::new(FLE)
+            .args([cmd, "--help"])
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
         assert!(out.status.success());
-        snapshot(&format!("{cmd}-help.txt"), &String::from_utf8(out.stdout).unwrap());
+        snapshot(
+            &format!("{cmd}-help.txt"),
+            &String::from_utf8(out.stdout).unwrap(),
+        );
     }
 }

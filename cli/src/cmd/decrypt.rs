@@ -16,9 +16,13 @@ use std::path::PathBuf;
 /// empty, stderr gets one line, and the exit code is 1 when the input cannot be decrypted (no
 /// matching key, authentication failure, malformed message) or 2 for usage and I/O errors.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    after_help = "Exit status: 0 decrypted; 1 cannot be decrypted (no matching key, authentication \
+    failure, malformed message; stdout stays empty); 2 usage or I/O error.\n\n\
+    Examples:\n  \
     fle decrypt --private-key key.pem --provider checkout --key-name checkout-2026-11 value.b64\n  \
-    fle decrypt --private-key key.pem --provider checkout --key-name checkout-2026-11 --form --fields 'card_*,ssn' body.txt")]
+    fle decrypt --private-key key.pem --provider checkout --key-name checkout-2026-11 --form --fields 'card_*,ssn' body.txt"
+)]
 pub struct Args {
     /// RSA private key: PEM or DER, PKCS#8 or PKCS#1.
     #[arg(long, value_name = "FILE")]
