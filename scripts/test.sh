@@ -42,8 +42,15 @@ for _ in $(seq 1 100); do
 done
 export FLE_TEST_MOTO_URL="http://127.0.0.1:$port"
 
+step "edge signer: wasm module (release) and the fle binary, used by the edge tests"
+cargo build -p edge-signer --target wasm32-unknown-unknown --release --locked
+cargo build -p fle-cli --locked
+
 step "cargo test (workspace)"
 cargo test --workspace --all-features --locked
+
+step "edge handler: node --test (wasm handler vs fle edge sign, botocore verifier)"
+node --test edge-signer/handler/test/
 
 step "clippy (library lints)"
 cargo clippy --workspace --all-features --locked -- -D warnings

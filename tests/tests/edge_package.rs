@@ -1,0 +1,119 @@
+//! `fle edge package`: the zip holds index.mjs, the wasm module (custom sections stripped)
+//! and config.json, stays within 150 KB, and the extracted handler signs exactly as
+//! `fle edge sign` does. Needs the release wasm and `fle` (scripts/test.sh builds both),
+//! $FLE_TEST_PYTHON (to unzip with an implementation we did not write) and node.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn fle_bin() -> PathBuf {
+    let bin = target_dir().join("debug/fle");
+    assert!(bin.exists(), "{} missing: `cargo build -p fle-cli` (scripts/test.sh does)", bin.display());
+    bin
+}
+
+fn wasm() -> PathBuf {
+    let p = target_dir().join("wasm32-unknown-unknown/release/edge_signer.wasm");
+    assert!(p.exists(), "{} missing: `cargo build -p edge-signer --target wasm32-unknown-unknown --release` (scripts/test.sh does)", p.display());
+    p
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("FLE_TEST_PYTHON").expect("FLE_TEST_PYTHON is not set: run scripts/test.sh").into()
+}
+
+#[test]
+fn package_unzips_runs_and_matches_native() {
+    let dir = std::env::temp_dir().join(format!("fle-edge-package-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let zip = dir.join("edge.zip");
+    let out = Command::new(fle_bin())
+        .args(["edge", "package", "--region", "eu-west-1", "--out"])
+        .arg(&zip)
+        .arg("--wasm")
+        .arg(wasm())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let size = std::fs::metadata(&zip).unwrap().len();
+    assert!(size <= 150 * 1024, "zip is {size} bytes, over 150 KB");
+
+    // Unzip with Python's zipfile (checks CRCs) and list the entries.
+    let extract = dir.join("x");
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nz.extractall(sys.argv[2])\nprint(' '.join(sorted(z.namelist())))";
+    let out = Command::new(python()).args(["-c", script]).arg(&zip).arg(&extract).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "config.json edge_signer.wasm index.mjs");
+    assert_eq!(
+        std::fs::read(extract.join("index.mjs")).unwrap(),
+        std::fs::read(root().join("edge-signer/handler/index.mjs")).unwrap()
+    );
+    let config: Value = serde_json::from_slice(&std::fs::read(extract.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config, serde_json::json!({ "region": "eu-west-1", "service": "execute-api" }));
+    let packed = std::fs::read(extract.join("edge_signer.wasm")).unwrap();
+    assert!(packed.len() < std::fs::read(wasm()).unwrap().len(), "custom sections not stripped");
+
+    // Run the extracted handler (as Lambda would import it) on a fixture event.
+    let fixtures = root().join("edge-signer/tests/fixtures");
+    let event = fixtures.join("post-form-origin-path.json");
+    let js = format!(
+        "const {{ handler }} = await import({:?}); const fs = await import('node:fs');\n\
+         Date.now = () => Date.parse('2026-01-02T03:04:05Z');\n\
+         console.log(JSON.stringify(await handler(JSON.parse(fs.readFileSync({:?}, 'utf8')))));",
+        format!("file://{}", extract.join("index.mjs").display()),
+        event.display().to_string()
+    );
+    let creds = [("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")];
+    let node = Command::new("node")
+        .args(["--input-type=module", "-e", &js])
+        .envs(creds)
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .expect("node not found: the edge tests need Node.js 20");
+    assert!(node.status.success(), "{}", String::from_utf8_lossy(&node.stderr));
+    let from_zip: Value = serde_json::from_slice(&node.stdout).unwrap();
+    let native = Command::new(fle_bin())
+        .args(["edge", "sign", "--region", "eu-west-1", "--time", "2026-01-02T03:04:05Z", "--event"])
+        .arg(&event)
+        .envs(creds)
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .unwrap();
+    assert!(native.status.success(), "{}", String::from_utf8_lossy(&native.stderr));
+    let native: Value = serde_json::from_slice(&native.stdout).unwrap();
+    assert!(from_zip["headers"]["authorization"][0]["value"].as_str().unwrap().contains("Signature="));
+    assert_eq!(from_zip, native);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn package_rejects_a_file_that_is_not_wasm() {
+    let dir = std::env::temp_dir().join(format!("fle-edge-package-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bogus = dir.join("bogus.wasm");
+    std::fs::write(&bogus, b"not a module").unwrap();
+    let out = Command::new(fle_bin())
+        .args(["edge", "package", "--out"])
+        .arg(dir.join("o.zip"))
+        .arg("--wasm")
+        .arg(&bogus)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.join("o.zip").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
