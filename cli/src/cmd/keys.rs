@@ -186,11 +186,12 @@ fn generate(a: GenerateArgs) -> CmdResult {
     let mut hook = stopper(a.danger_stop_after);
     let report = rotation::generate(b.as_ref(), &a.name, &a.provider, &a.comment, SystemTime::now(), a.dry_run, &mut hook)
         .map_err(|e| {
-            step_failure(
-                "keys generate",
-                e,
-                &format!("fix the cause and rerun the same command: it resumes from the stored private key ({})", b.describe()),
-            )
+            let hint = if e.number >= 3 {
+                "the private key is stored; fix the cause and rerun the same command to upload its public key"
+            } else {
+                "nothing was changed"
+            };
+            step_failure("keys generate", e, hint)
         })?;
     emit(a.common.out.output, &report, |r| {
         let head = if r.dry_run {

@@ -141,3 +141,46 @@ fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         }
     }
 }
+
+/// Replaces what changes from run to run with placeholders: CloudFront-style ids and ETags
+/// (`K…`, `P…`, `C…`, `E…` + 13 of [A-Z0-9]) become `[ID]`, RFC 3339 times `[TIME]`, the
+/// keystore path `[KEYSTORE]`.
+pub fn redact(text: &str, store: &Store) -> String {
+    let text = text.replace(&store.root.display().to_string(), "[KEYSTORE]");
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let boundary = |c: Option<&char>| c.is_none_or(|c| !c.is_ascii_alphanumeric());
+    while i < chars.len() {
+        let prev_ok = i == 0 || boundary(chars.get(i - 1));
+        let id_like = prev_ok
+            && "KPCE".contains(chars[i])
+            && chars.len() >= i + 14
+            && chars[i + 1..i + 14].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && boundary(chars.get(i + 14));
+        if id_like {
+            out.push_str("[ID]");
+            i += 14;
+            continue;
+        }
+        // 2026-11-22T22:03:20Z
+        let time_like = prev_ok && chars.len() >= i + 20 && {
+            let t: String = chars[i..i + 20].iter().collect();
+            t.char_indices().all(|(j, c)| match j {
+                4 | 7 => c == '-',
+                10 => c == 'T',
+                13 | 16 => c == ':',
+                19 => c == 'Z',
+                _ => c.is_ascii_digit(),
+            })
+        };
+        if time_like {
+            out.push_str("[TIME]");
+            i += 20;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
