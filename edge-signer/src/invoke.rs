@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::event::{OriginRequestEvent, Request};
-use crate::sign::{sign_request, Credentials, Refusal, SigningParams};
+use crate::sign::{sign_owned, sign_request, Credentials, Refusal, SigningParams};
 use crate::time::SigningTime;
 
 /// The service signed for when none is configured.
@@ -19,6 +19,15 @@ pub const DEFAULT_SERVICE: &str = "execute-api";
 pub fn sign_event(event: &OriginRequestEvent, params: &SigningParams<'_>) -> Result<Request, Refusal> {
     match event.records.as_slice() {
         [record] => sign_request(&record.cf.request, params),
+        _ => Err(Refusal::MalformedEvent),
+    }
+}
+
+/// [`sign_event`] on an event the caller gives away (no copy of the request).
+fn sign_event_owned(event: OriginRequestEvent, params: &SigningParams<'_>) -> Result<Request, Refusal> {
+    let mut records = event.records.into_iter();
+    match (records.next(), records.next()) {
+        (Some(record), None) => sign_owned(record.cf.request, params),
         _ => Err(Refusal::MalformedEvent),
     }
 }
@@ -81,10 +90,27 @@ pub fn invoke_json(input: &[u8]) -> Vec<u8> {
                     time,
                     payload_sha256: inv.payload_sha256.as_deref(),
                 };
-                sign_event(&inv.event, &params)
+                sign_event_owned(inv.event, &params)
             }
         },
     };
-    // Serializing a Value of strings and maps cannot fail; an empty output reads as an error.
-    serde_json::to_vec(&outcome_json(&outcome)).unwrap_or_default()
+    // Written directly (not through a Value): same object as `outcome_json`, half the work.
+    let written = match &outcome {
+        Ok(request) => serde_json::to_vec(&Outcome { signed: true, refusal: None, result: request }),
+        Err(refusal) => serde_json::to_vec(&Outcome {
+            signed: false,
+            refusal: Some(refusal.to_string()),
+            result: &refusal.response(),
+        }),
+    };
+    // Serializing strings and maps cannot fail; an empty output reads as an error to the host.
+    written.unwrap_or_default()
+}
+
+#[derive(serde::Serialize)]
+struct Outcome<'a, T: serde::Serialize> {
+    signed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<String>,
+    result: &'a T,
 }

@@ -131,6 +131,14 @@ impl Refusal {
 /// A [`Refusal`] when the request must not be forwarded signed; turn it into the response
 /// object with [`Refusal::response`].
 pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Request, Refusal> {
+    sign_owned(request.clone(), params)
+}
+
+/// [`sign_request`] on a request the caller gives away (no copy).
+///
+/// # Errors
+/// As [`sign_request`].
+pub fn sign_owned(mut request: Request, params: &SigningParams<'_>) -> Result<Request, Refusal> {
     let origin = request.origin.as_ref().and_then(|o| o.custom.as_ref()).ok_or(Refusal::MalformedEvent)?;
     let domain = origin.domain_name.to_ascii_lowercase();
     if domain.is_empty() || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
@@ -149,19 +157,12 @@ pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Req
         return Err(if path.starts_with('/') { Refusal::DotSegment } else { Refusal::MalformedEvent });
     }
 
-    let payload_sha256 = payload_sha256(request, params.payload_sha256)?;
+    let payload_sha256 = payload_sha256(&request, params.payload_sha256)?;
     let credentials = params.credentials.ok_or(Refusal::MissingCredentials)?;
-
-    let mut signed = request.clone();
-    signed.querystring = sigv4::canonical_query(&request.querystring);
-    signed.headers.retain(|name, _| {
-        !SIGNER_HEADERS.contains(&name.as_str()) && !origin.custom_headers.contains_key(name)
-    });
-    signed.headers.insert("host".into(), vec![Header::new("Host", domain.clone())]);
 
     let amz_date = params.time.amz_date();
     let mut to_sign: Vec<(String, String)> = vec![
-        ("host".into(), domain),
+        ("host".into(), domain.clone()),
         ("x-amz-content-sha256".into(), payload_sha256.clone()),
         ("x-amz-date".into(), amz_date.clone()),
     ];
@@ -171,11 +172,13 @@ pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Req
     for entry in origin.custom_headers.get(API_KEY_HEADER).into_iter().flatten() {
         to_sign.push((API_KEY_HEADER.into(), entry.value.clone()));
     }
+    let custom_names: Vec<String> = origin.custom_headers.keys().cloned().collect();
 
+    let query = sigv4::canonical_query(&request.querystring);
     let canonical = sigv4::canonical_request(&CanonicalInput {
         method: &request.method,
         path: &path,
-        query: &signed.querystring,
+        query: &query,
         headers: &to_sign,
         payload_sha256: &payload_sha256,
         normalize_path: true,
@@ -185,7 +188,10 @@ pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Req
     let key = Zeroizing::new(sigv4::signing_key(&credentials.secret_access_key, params.time, &region, params.service));
     let signature = sigv4::signature(&key, &string_to_sign);
 
-    let headers = &mut signed.headers;
+    request.querystring = query;
+    let headers = &mut request.headers;
+    headers.retain(|name, _| !SIGNER_HEADERS.contains(&name.as_str()) && !custom_names.contains(name));
+    headers.insert("host".into(), vec![Header::new("Host", domain)]);
     headers.insert("x-amz-date".into(), vec![Header::new("X-Amz-Date", amz_date)]);
     headers.insert("x-amz-content-sha256".into(), vec![Header::new("X-Amz-Content-Sha256", payload_sha256)]);
     if let Some(token) = &credentials.session_token {
@@ -203,7 +209,7 @@ pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Req
             ),
         )],
     );
-    Ok(signed)
+    Ok(request)
 }
 
 /// The payload hash: the caller's, or SHA-256 of the decoded `body.data`.

@@ -98,6 +98,29 @@ test('1 MB body: handler (hashed by node:crypto) and `fle edge sign` (hashed in 
   assert.deepStrictEqual(fast.result, JSON.parse(run.stdout));
 });
 
+test('odd base64 bodies: the handler fast path and `fle edge sign` agree (sign or refuse alike)', () => {
+  const wasm = readFileSync(need(wasmPath, 'build the wasm'));
+  const sign = createSigner(wasm, {});
+  const creds = credentialsFor({});
+  const dir = mkdtempSync(join(tmpdir(), 'fle-edge-'));
+  const datas = ['QUJD', 'QUI=', 'QQ==', 'QR==', 'QUJD\n', 'QU JD', 'QUJ-', 'QUJ_', 'QQ==QUJD', '', 'QUJDRA=', 'Q===', '=QUJ', 'QUJD===='];
+  let signed = 0;
+  for (const data of datas) {
+    const ev = event(manifest.cases.find((c) => c.name === 'post-form-origin-path'));
+    ev.Records[0].cf.request.body.data = data;
+    const out = sign(ev, envFor(creds), nowMs);
+    const file = join(dir, 'ev.json');
+    writeFileSync(file, JSON.stringify(ev));
+    const run = spawnSync(need(flePath, 'build fle'), ['edge', 'sign', '--event', file, '--time', manifest.time], {
+      env: { PATH: process.env.PATH, ...envFor(creds) }, encoding: 'utf8',
+    });
+    assert.equal(run.status, out.signed ? 0 : 1, `${JSON.stringify(data)}: ${run.stderr}`);
+    assert.deepStrictEqual(out.result, JSON.parse(run.stdout), JSON.stringify(data));
+    if (out.signed) signed += 1;
+  }
+  assert.equal(signed, 4, 'exactly the canonical encodings sign');
+});
+
 test('packaged layout: `handler` loads wasm + config.json once, signs, and logs no secrets', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fle-edge-'));
   copyFileSync(join(here, '../index.mjs'), join(dir, 'index.mjs'));
