@@ -2,6 +2,8 @@
 //!
 //! `main` only wires: each noun lives in `cmd/<noun>.rs`.
 
+mod backend;
+mod aws;
 mod cmd;
 mod exit;
 mod input;
@@ -21,6 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Walk one form through CloudFront FLE, the edge signer and the backend, locally.
+    Demo(cmd::demo::Args),
     /// Decrypt one field value (an AWS Encryption SDK message) or a whole form body.
     Decrypt(cmd::decrypt::Args),
     /// Encrypt a value or a form body exactly as CloudFront field-level encryption would.
@@ -33,17 +37,21 @@ enum Command {
     Configs(cmd::configs::Args),
     /// Lambda@Edge request signer: sign an event natively, package the deployable zip.
     Edge(cmd::edge::Args),
+    /// API Gateway API keys: rotate the key CloudFront sends to the origin, with overlap.
+    ApiKeys(cmd::api_keys::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Decrypt(args) => cmd::decrypt::run(args),
         Command::Encrypt(args) => cmd::encrypt::run(args),
         Command::Keys(args) => cmd::keys::run(args),
         Command::Profiles(args) => cmd::profiles::run(args),
         Command::Configs(args) => cmd::configs::run(args),
         Command::Edge(args) => cmd::edge::run(args),
+        Command::ApiKeys(args) => cmd::api_keys::run(args),
     };
     exit::report(result)
 }

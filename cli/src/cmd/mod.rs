@@ -1,5 +1,7 @@
 //! One module per noun.
+pub mod api_keys;
 pub mod decrypt;
+pub mod demo;
 pub mod encrypt;
 pub mod configs;
 pub mod edge;
