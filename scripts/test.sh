@@ -36,10 +36,19 @@ port=$("$FLE_TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$root/target/moto.log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  if "$FLE_TEST_PYTHON" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then break; fi
-  sleep 0.1
+moto_up=no
+for _ in $(seq 1 150); do
+  if "$FLE_TEST_PYTHON" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+    moto_up=yes
+    break
+  fi
+  sleep 0.2
 done
+if [ "$moto_up" != yes ]; then
+  echo "moto_server did not start on 127.0.0.1:$port; its log:" >&2
+  cat "$root/target/moto.log" >&2
+  exit 1
+fi
 export FLE_TEST_MOTO_URL="http://127.0.0.1:$port"
 
 step "edge signer: wasm module (release) and the fle binary, used by the edge tests"
