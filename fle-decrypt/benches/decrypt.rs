@@ -5,6 +5,13 @@
 //!
 //! Run: cargo bench -p fle-decrypt --features encrypt --bench decrypt
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use aws_lc_rs::encoding::{
     AsBigEndian, AsDer, EcPublicKeyCompressedBin, Pkcs8V1Der, PublicKeyX509Der,
 };

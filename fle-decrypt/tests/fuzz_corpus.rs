@@ -2,6 +2,13 @@
 //! message (so the fuzzer starts from deep inside the parser), and every prefix of each seed is
 //! refused without a panic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::path::Path;
 
 #[test]

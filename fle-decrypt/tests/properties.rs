@@ -1,5 +1,12 @@
 //! Property tests: no input panics the parser or the decryptor; encrypt → decrypt round-trips.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod common;
 use common::*;
 use fle_decrypt::form::{decrypt_form, FieldPatterns};

@@ -2,6 +2,13 @@
 //! test per manifest row, read from where they are shipped. Each positive case also checks that
 //! the wrong key name, the wrong provider and the wrong padding are refused.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use fle_decrypt::{Error, Keyring, Padding, PrivateKey, Suite};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
