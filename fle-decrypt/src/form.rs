@@ -279,7 +279,20 @@ impl<'a> DecryptedForm<'a> {
 
     /// The body with every decrypted field's plaintext form-encoded in place.
     pub fn to_body(&self) -> Secret {
-        let mut out = Zeroizing::new(Vec::new());
+        // Reserve the worst case (every plaintext byte as %XX) so the buffer never reallocates
+        // and leaves unwiped copies of plaintext behind.
+        let capacity = self.parts.iter().fold(self.parts.len(), |acc, p| {
+            let len = match &p.decrypted {
+                Some(d) => p
+                    .raw_name
+                    .len()
+                    .saturating_add(1)
+                    .saturating_add(d.plaintext().len().saturating_mul(3)),
+                None => p.raw.len(),
+            };
+            acc.saturating_add(len)
+        });
+        let mut out = Zeroizing::new(Vec::with_capacity(capacity));
         for (i, p) in self.parts.iter().enumerate() {
             if i > 0 {
                 out.push(b'&');
