@@ -182,7 +182,7 @@ fn steps_text(steps: &[rotation::StepReport]) -> String {
 }
 
 fn generate(a: GenerateArgs) -> CmdResult {
-    let b = a.common.store.open();
+    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
     let mut hook = stopper(a.danger_stop_after);
     let report = rotation::generate(b.as_ref(), &a.name, &a.provider, &a.comment, SystemTime::now(), a.dry_run, &mut hook)
         .map_err(|e| {
@@ -285,7 +285,7 @@ fn key_line(v: &KeyView) -> String {
 }
 
 fn list(a: &Common) -> CmdResult {
-    let b = a.store.open();
+    let b = a.store.open().map_err(|e| store_failure("open backend", e, ""))?;
     let keys = collect_keys(b.as_ref()).map_err(|e| store_failure("keys list", e, ""))?;
     emit(a.out.output, &KeyList { keys }, |l| {
         if l.keys.is_empty() {
@@ -313,7 +313,7 @@ fn find_key(b: &dyn Backend, name: &str, ctx: &str) -> Result<KeyView, Failure> 
 }
 
 fn show(a: NameArgs) -> CmdResult {
-    let b = a.common.store.open();
+    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
     let view = find_key(b.as_ref(), &a.name, "keys show")?;
     emit(a.common.out.output, &view, |v| {
         let mut s = format!("name: {}\n", v.name);
@@ -329,7 +329,7 @@ fn show(a: NameArgs) -> CmdResult {
 }
 
 fn export_public(a: ExportArgs) -> CmdResult {
-    let b = a.store.open();
+    let b = a.store.open().map_err(|e| store_failure("open backend", e, ""))?;
     let view = find_key(b.as_ref(), &a.name, "keys export-public")?;
     let pem = match view.public_key_pem {
         Some(p) => p,
@@ -366,7 +366,7 @@ fn export_public(a: ExportArgs) -> CmdResult {
 }
 
 fn rotate(a: RotateArgs) -> CmdResult {
-    let b = a.common.store.open();
+    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
     let stop_after = a.danger_stop_after;
     let pause = a.danger_pause_after.zip(a.danger_resume_file.clone());
     let mut hook = move |step: usize| {
@@ -417,7 +417,7 @@ fn rotate(a: RotateArgs) -> CmdResult {
 }
 
 fn retire(a: RetireArgs) -> CmdResult {
-    let b = a.common.store.open();
+    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
     let mut hook = stopper(a.danger_stop_after);
     let report = rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut hook)
         .map_err(|e| step_failure("keys retire", e, "fix the cause and rerun `fle keys retire`: it continues where it stopped"))?;

@@ -35,6 +35,9 @@ pub enum StoreError {
     Io { path: String, source: std::io::Error },
     #[error("keystore {path} is corrupt: {detail}")]
     Corrupt { path: String, detail: String },
+    /// A refusal by the remote service, with its error code (e.g. `PublicKeyInUse`).
+    #[error("{what}: refused by AWS ({code}): {message}")]
+    Refused { what: String, code: String, message: String },
     #[error("{0}")]
     Remote(String),
 }
@@ -50,6 +53,7 @@ impl StoreError {
                 | Self::PreconditionFailed { .. }
                 | Self::LimitExceeded { .. }
                 | Self::Busy(_)
+                | Self::Refused { .. }
         )
     }
 }
@@ -133,6 +137,8 @@ pub enum BackendKind {
     /// The local keystore directory.
     #[default]
     Local,
+    /// CloudFront (public keys, profiles, configurations) and Secrets Manager (private keys).
+    Aws,
 }
 
 /// `--keystore` and `--backend`, shared by `fle keys|profiles|configs`.
@@ -144,13 +150,38 @@ pub struct StoreArgs {
     /// Where keys, profiles and configurations live.
     #[arg(long, value_enum, default_value_t = BackendKind::Local)]
     pub backend: BackendKind,
+    /// AWS named profile [default: the standard chain: $AWS_PROFILE, SSO, environment, ...]
+    #[arg(long, value_name = "NAME", help_heading = "AWS backend")]
+    pub aws_profile: Option<String>,
+    /// AWS region [default: the standard chain]
+    #[arg(long, value_name = "REGION", help_heading = "AWS backend")]
+    pub region: Option<String>,
+    /// KMS key (id, ARN or alias) encrypting a provider's keyring secret when it is created.
+    #[arg(long, value_name = "KEY", help_heading = "AWS backend")]
+    pub kms_key: Option<String>,
+    /// Keyring secret name prefix; the secret of provider P is <PREFIX><P>.
+    #[arg(long, value_name = "PREFIX", default_value = "fle/keyring/", help_heading = "AWS backend")]
+    pub secret_prefix: String,
+    /// How long `configs attach` waits for the distribution to be Deployed (e.g. 20m).
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = humantime::parse_duration, help_heading = "AWS backend")]
+    pub deploy_timeout: std::time::Duration,
 }
 
 impl StoreArgs {
     /// Opens the chosen backend.
-    pub fn open(&self) -> Box<dyn Backend> {
+    ///
+    /// # Errors
+    /// The AWS clients cannot be set up.
+    pub fn open(&self) -> StoreResult<Box<dyn Backend>> {
         match self.backend {
-            BackendKind::Local => Box::new(local::LocalStore::new(self.keystore.clone().unwrap_or_else(|| ".fle".into()))),
+            BackendKind::Local => Ok(Box::new(local::LocalStore::new(self.keystore.clone().unwrap_or_else(|| ".fle".into())))),
+            BackendKind::Aws => Ok(Box::new(crate::backend::AwsBackend::new(&crate::backend::AwsOptions {
+                profile: self.aws_profile.clone(),
+                region: self.region.clone(),
+                kms_key: self.kms_key.clone(),
+                secret_prefix: self.secret_prefix.clone(),
+                deploy_timeout: self.deploy_timeout,
+            })?)),
         }
     }
 }

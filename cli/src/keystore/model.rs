@@ -183,6 +183,19 @@ pub struct Keyring {
     pub format: u32,
     pub provider_id: String,
     pub keys: Vec<KeyEntry>,
+    /// Running rotations (AWS backend only; the local keystore uses a file lock instead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<Claim>,
+}
+
+/// "Profile `profile` is being rotated by `owner` until `expires`" (RFC 3339 UTC).
+/// `owner` is `<host>:<pid>:<nonce>`, so a rerun on the same host can tell a dead claimant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claim {
+    pub profile: String,
+    pub owner: String,
+    pub expires: String,
 }
 
 /// The keyring document format version.
@@ -190,7 +203,7 @@ pub const KEYRING_FORMAT: u32 = 1;
 
 impl Keyring {
     pub fn empty(provider_id: &str) -> Self {
-        Self { format: KEYRING_FORMAT, provider_id: provider_id.to_owned(), keys: Vec::new() }
+        Self { format: KEYRING_FORMAT, provider_id: provider_id.to_owned(), keys: Vec::new(), claims: Vec::new() }
     }
     pub fn get(&self, key_name: &str) -> Option<&KeyEntry> {
         self.keys.iter().find(|k| k.key_name == key_name)

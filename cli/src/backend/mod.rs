@@ -1,0 +1,467 @@
+//! The AWS backend (`--backend aws`): CloudFront for public keys, FLE profiles and
+//! configurations and distribution attachment; Secrets Manager for the private keys, one secret
+//! per provider holding the keyring document of docs/keystore.md.
+//!
+//! The [`Backend`] trait is synchronous: this backend owns a current-thread tokio runtime and
+//! blocks on each SDK call. Credentials, region and endpoints come from the standard AWS chain
+//! (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL[_<SERVICE>]`, SSO, ...), as the AWS CLI does.
+
+mod convert;
+mod secrets;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::Client as CloudFront;
+
+use crate::keystore::model::{Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey, PublicKeyConfig};
+use crate::keystore::{rules, Backend, RotationGuard, StatusChange, StoreError, StoreResult};
+
+/// How to reach AWS.
+#[derive(Debug, Clone)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// KMS key for new keyring secrets.
+    pub kms_key: Option<String>,
+    /// Secret name = prefix + provider id (':' written as '.').
+    pub secret_prefix: String,
+    /// How long `configs attach` waits for the distribution to be Deployed.
+    pub deploy_timeout: Duration,
+}
+
+/// Loads the shared SDK configuration. The one place clients are configured (to merge with
+/// `cli/src/aws.rs` once it exists).
+async fn sdk_config(opts: &AwsOptions) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &opts.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    loader.load().await
+}
+
+/// CloudFront + Secrets Manager.
+#[derive(Debug)]
+pub struct AwsBackend {
+    rt: Arc<tokio::runtime::Runtime>,
+    cf: CloudFront,
+    keyrings: secrets::SecretKeyrings,
+    deploy_timeout: Duration,
+}
+
+impl AwsBackend {
+    /// Builds the clients (no network call yet).
+    ///
+    /// # Errors
+    /// The tokio runtime cannot start.
+    pub fn new(opts: &AwsOptions) -> StoreResult<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Remote(format!("cannot start the async runtime: {e}")))?;
+        let conf = rt.block_on(sdk_config(opts));
+        let keyrings = secrets::SecretKeyrings::new(
+            aws_sdk_secretsmanager::Client::new(&conf),
+            opts.secret_prefix.clone(),
+            opts.kms_key.clone(),
+        );
+        Ok(Self { rt: Arc::new(rt), cf: CloudFront::new(&conf), keyrings, deploy_timeout: opts.deploy_timeout })
+    }
+
+    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+/// Maps an SDK failure to the keystore's outcome classes by CloudFront / Secrets Manager error code.
+pub(crate) fn sdk_err<E, R>(what: &str, e: &SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = e.code().unwrap_or_default();
+    let message = e.message().unwrap_or_default();
+    if code == "PreconditionFailed" {
+        return StoreError::PreconditionFailed { kind: "object", id: what.to_owned() };
+    }
+    let refusal = code.starts_with("NoSuch")
+        || code.ends_with("AlreadyExists")
+        || code.ends_with("InUse")
+        || code.starts_with("TooMany")
+        || code == "ResourceNotFoundException"
+        || code == "ResourceExistsException";
+    if refusal {
+        StoreError::Refused { what: what.to_owned(), code: code.to_owned(), message: message.to_owned() }
+    } else if !code.is_empty() {
+        StoreError::Invalid(format!("{what}: AWS answered {code}: {message}"))
+    } else {
+        StoreError::Remote(format!("{what}: {}", DisplayErrorContext(e)))
+    }
+}
+
+fn need<T>(v: Option<T>, what: &str) -> StoreResult<T> {
+    v.ok_or_else(|| StoreError::Remote(format!("{what}: the response lacks a required field")))
+}
+
+impl Backend for AwsBackend {
+    fn describe(&self) -> String {
+        "AWS (CloudFront and Secrets Manager)".to_owned()
+    }
+
+    fn list_public_keys(&self) -> StoreResult<Vec<PublicKey>> {
+        self.block(async {
+            let list = self.cf.list_public_keys().send().await.map_err(|e| sdk_err("list public keys", &e))?;
+            let mut out = Vec::new();
+            for s in list.public_key_list().map(|l| l.items()).unwrap_or_default() {
+                let got = self.cf.get_public_key().id(s.id()).send().await.map_err(|e| sdk_err("get public key", &e))?;
+                let pk = need(got.public_key(), "get public key")?;
+                out.push(PublicKey {
+                    id: pk.id().to_owned(),
+                    created_time: convert::time(pk.created_time()),
+                    etag: need(got.e_tag(), "get public key ETag")?.to_owned(),
+                    config: convert::public_key_config_from_cf(need(pk.public_key_config(), "public key config")?),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn create_public_key(&self, cfg: &PublicKeyConfig) -> StoreResult<PublicKey> {
+        rules::public_key_config(cfg)?;
+        let input = convert::public_key_config_to_cf(cfg)?;
+        self.block(async {
+            let out = self.cf.create_public_key().public_key_config(input).send().await.map_err(|e| sdk_err("create public key", &e))?;
+            let pk = need(out.public_key(), "create public key")?;
+            Ok(PublicKey {
+                id: pk.id().to_owned(),
+                created_time: convert::time(pk.created_time()),
+                etag: need(out.e_tag(), "create public key ETag")?.to_owned(),
+                config: cfg.clone(),
+            })
+        })
+    }
+
+    fn delete_public_key(&self, id: &str, if_match: &str) -> StoreResult<()> {
+        self.block(async {
+            self.cf.delete_public_key().id(id).if_match(if_match).send().await.map_err(|e| sdk_err("delete public key", &e))?;
+            Ok(())
+        })
+    }
+
+    fn list_profiles(&self) -> StoreResult<Vec<Profile>> {
+        self.block(async {
+            let list = self.cf.list_field_level_encryption_profiles().send().await.map_err(|e| sdk_err("list profiles", &e))?;
+            let mut out = Vec::new();
+            for s in list.field_level_encryption_profile_list().map(|l| l.items()).unwrap_or_default() {
+                let got = self.cf.get_field_level_encryption_profile().id(s.id()).send().await.map_err(|e| sdk_err("get profile", &e))?;
+                out.push(profile_from(got.field_level_encryption_profile(), got.e_tag(), "get profile")?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn create_profile(&self, cfg: &ProfileConfig) -> StoreResult<Profile> {
+        rules::profile_config(cfg)?;
+        let input = convert::profile_config_to_cf(cfg)?;
+        self.block(async {
+            let out = self
+                .cf
+                .create_field_level_encryption_profile()
+                .field_level_encryption_profile_config(input)
+                .send()
+                .await
+                .map_err(|e| sdk_err("create profile", &e))?;
+            profile_from(out.field_level_encryption_profile(), out.e_tag(), "create profile")
+        })
+    }
+
+    fn update_profile(&self, id: &str, cfg: &ProfileConfig, if_match: &str) -> StoreResult<Profile> {
+        rules::profile_config(cfg)?;
+        let input = convert::profile_config_to_cf(cfg)?;
+        self.block(async {
+            let out = self
+                .cf
+                .update_field_level_encryption_profile()
+                .id(id)
+                .if_match(if_match)
+                .field_level_encryption_profile_config(input)
+                .send()
+                .await
+                .map_err(|e| sdk_err("update profile", &e))?;
+            profile_from(out.field_level_encryption_profile(), out.e_tag(), "update profile")
+        })
+    }
+
+    fn delete_profile(&self, id: &str, if_match: &str) -> StoreResult<()> {
+        self.block(async {
+            self.cf
+                .delete_field_level_encryption_profile()
+                .id(id)
+                .if_match(if_match)
+                .send()
+                .await
+                .map_err(|e| sdk_err("delete profile", &e))?;
+            Ok(())
+        })
+    }
+
+    fn list_configs(&self) -> StoreResult<Vec<Config>> {
+        self.block(async {
+            let list = self.cf.list_field_level_encryption_configs().send().await.map_err(|e| sdk_err("list configurations", &e))?;
+            let mut out = Vec::new();
+            for s in list.field_level_encryption_list().map(|l| l.items()).unwrap_or_default() {
+                let got = self.cf.get_field_level_encryption().id(s.id()).send().await.map_err(|e| sdk_err("get configuration", &e))?;
+                out.push(config_from(got.field_level_encryption(), got.e_tag(), "get configuration")?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn create_config(&self, cfg: &ConfigBody) -> StoreResult<Config> {
+        rules::config_body(cfg)?;
+        let input = convert::config_to_cf(cfg)?;
+        self.block(async {
+            let out = self
+                .cf
+                .create_field_level_encryption_config()
+                .field_level_encryption_config(input)
+                .send()
+                .await
+                .map_err(|e| sdk_err("create configuration", &e))?;
+            config_from(out.field_level_encryption(), out.e_tag(), "create configuration")
+        })
+    }
+
+    fn update_config(&self, id: &str, cfg: &ConfigBody, if_match: &str) -> StoreResult<Config> {
+        rules::config_body(cfg)?;
+        let input = convert::config_to_cf(cfg)?;
+        self.block(async {
+            let out = self
+                .cf
+                .update_field_level_encryption_config()
+                .id(id)
+                .if_match(if_match)
+                .field_level_encryption_config(input)
+                .send()
+                .await
+                .map_err(|e| sdk_err("update configuration", &e))?;
+            config_from(out.field_level_encryption(), out.e_tag(), "update configuration")
+        })
+    }
+
+    fn delete_config(&self, id: &str, if_match: &str) -> StoreResult<()> {
+        self.block(async {
+            self.cf
+                .delete_field_level_encryption_config()
+                .id(id)
+                .if_match(if_match)
+                .send()
+                .await
+                .map_err(|e| sdk_err("delete configuration", &e))?;
+            Ok(())
+        })
+    }
+
+    fn attach_config(&self, distribution_id: &str, path_pattern: &str, config_id: Option<&str>) -> StoreResult<Attachment> {
+        self.block(async {
+            let got = self
+                .cf
+                .get_distribution_config()
+                .id(distribution_id)
+                .send()
+                .await
+                .map_err(|e| sdk_err("get distribution config", &e))?;
+            let etag = need(got.e_tag(), "get distribution config ETag")?.to_owned();
+            let mut dc = need(got.distribution_config().cloned(), "get distribution config")?;
+            let value = config_id.map(str::to_owned).unwrap_or_default();
+            let before = if path_pattern == "*" {
+                let b = need(dc.default_cache_behavior.as_mut(), "default cache behavior")?;
+                b.field_level_encryption_id.replace(value.clone())
+            } else {
+                let behaviors = dc.cache_behaviors.as_mut().and_then(|c| c.items.as_mut());
+                let b = behaviors.and_then(|items| items.iter_mut().find(|b| b.path_pattern == path_pattern)).ok_or_else(|| {
+                    StoreError::Refused {
+                        what: "attach configuration".into(),
+                        code: "NoSuchCacheBehavior".into(),
+                        message: format!("distribution {distribution_id} has no cache behavior {path_pattern:?}"),
+                    }
+                })?;
+                b.field_level_encryption_id.replace(value.clone())
+            };
+            let previous = before.filter(|s| !s.is_empty());
+            if config_id.is_none() && previous.is_none() {
+                return Err(StoreError::NotFound { kind: "attachment", id: format!("{distribution_id} {path_pattern}") });
+            }
+            self.cf
+                .update_distribution()
+                .id(distribution_id)
+                .if_match(etag)
+                .distribution_config(dc)
+                .send()
+                .await
+                .map_err(|e| sdk_err("update distribution", &e))?;
+            self.wait_deployed(distribution_id).await?;
+            Ok(Attachment {
+                distribution_id: distribution_id.to_owned(),
+                path_pattern: path_pattern.to_owned(),
+                config_id: config_id.map(str::to_owned).or(previous).unwrap_or_default(),
+            })
+        })
+    }
+
+    fn list_attachments(&self) -> StoreResult<Vec<Attachment>> {
+        self.block(async {
+            let list = self.cf.list_distributions().send().await.map_err(|e| sdk_err("list distributions", &e))?;
+            let mut out = Vec::new();
+            for d in list.distribution_list().map(|l| l.items()).unwrap_or_default() {
+                let mut push = |pattern: &str, id: Option<&str>| {
+                    if let Some(id) = id.filter(|s| !s.is_empty()) {
+                        out.push(Attachment { distribution_id: d.id().to_owned(), path_pattern: pattern.to_owned(), config_id: id.to_owned() });
+                    }
+                };
+                if let Some(b) = d.default_cache_behavior() {
+                    push("*", b.field_level_encryption_id());
+                }
+                for b in d.cache_behaviors().map(|c| c.items()).unwrap_or_default() {
+                    push(b.path_pattern(), b.field_level_encryption_id());
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn list_providers(&self) -> StoreResult<Vec<String>> {
+        self.block(self.keyrings.providers())
+    }
+
+    fn load_keyring(&self, provider_id: &str) -> StoreResult<Keyring> {
+        rules::provider_id(provider_id)?;
+        self.block(async { Ok(self.keyrings.load(provider_id).await?.0) })
+    }
+
+    fn add_private_key(&self, provider_id: &str, entry: KeyEntry) -> StoreResult<()> {
+        rules::provider_id(provider_id)?;
+        rules::key_name(&entry.key_name)?;
+        self.block(self.keyrings.change(provider_id, |ring| {
+            if ring.get(&entry.key_name).is_some() {
+                return Err(StoreError::AlreadyExists { kind: "private key", name: entry.key_name.clone() });
+            }
+            ring.keys.push(entry.clone());
+            Ok(())
+        }))
+    }
+
+    fn set_key_status(&self, provider_id: &str, changes: &[StatusChange]) -> StoreResult<()> {
+        rules::provider_id(provider_id)?;
+        self.block(self.keyrings.change(provider_id, |ring| {
+            for c in changes {
+                let k = ring.get_mut(&c.key_name).ok_or_else(|| StoreError::NotFound { kind: "private key", id: c.key_name.clone() })?;
+                k.status = c.status;
+                k.retire_after.clone_from(&c.retire_after);
+                k.rotation.clone_from(&c.rotation);
+            }
+            Ok(())
+        }))
+    }
+
+    fn remove_private_key(&self, provider_id: &str, key_name: &str) -> StoreResult<()> {
+        rules::provider_id(provider_id)?;
+        // The public key must be gone first: never delete a private key CloudFront may still use.
+        if let Some(k) = crate::keystore::public_key_by_name(self, key_name)? {
+            return Err(StoreError::InUse {
+                kind: "private key",
+                id: key_name.to_owned(),
+                by: format!("public key {} (delete the public key first)", k.id),
+            });
+        }
+        self.block(self.keyrings.change(provider_id, |ring| {
+            if ring.get(key_name).is_none() {
+                return Err(StoreError::NotFound { kind: "private key", id: key_name.to_owned() });
+            }
+            ring.keys.retain(|k| k.key_name != key_name);
+            Ok(())
+        }))
+    }
+
+    fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {
+        let p = crate::keystore::profile_by_name(self, profile)?;
+        let provider = p
+            .config
+            .encryption_entities
+            .first()
+            .map(|e| e.provider_id.clone())
+            .ok_or_else(|| StoreError::Invalid(format!("profile {profile:?} has no encryption entity")))?;
+        let claim = self.block(self.keyrings.claim(&provider, profile))?;
+        Ok(Box::new(AwsRotation { rt: Arc::clone(&self.rt), keyrings: self.keyrings.clone(), provider, claim }))
+    }
+}
+
+impl AwsBackend {
+    /// Polls GetDistribution until `Deployed`, with progress on stderr and a timeout.
+    async fn wait_deployed(&self, id: &str) -> StoreResult<()> {
+        let start = Instant::now();
+        let mut delay = Duration::from_secs(1);
+        loop {
+            let got = self.cf.get_distribution().id(id).send().await.map_err(|e| sdk_err("get distribution", &e))?;
+            let status = got.distribution().map(|d| d.status().to_owned()).unwrap_or_default();
+            if status == "Deployed" {
+                eprintln!("fle: distribution {id} is Deployed ({}s)", start.elapsed().as_secs());
+                return Ok(());
+            }
+            if start.elapsed() >= self.deploy_timeout {
+                return Err(StoreError::Remote(format!(
+                    "distribution {id} is still {status} after {}s; the change is made, rerun `fle configs show` later to check",
+                    start.elapsed().as_secs()
+                )));
+            }
+            eprintln!("fle: waiting for distribution {id} to deploy ({status}, {}s)", start.elapsed().as_secs());
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(20));
+        }
+    }
+}
+
+/// A claim on a profile's rotation, recorded in the provider's keyring secret.
+#[derive(Debug)]
+struct AwsRotation {
+    rt: Arc<tokio::runtime::Runtime>,
+    keyrings: secrets::SecretKeyrings,
+    provider: String,
+    claim: crate::keystore::model::Claim,
+}
+
+impl RotationGuard for AwsRotation {}
+
+impl Drop for AwsRotation {
+    fn drop(&mut self) {
+        // Best effort: a claim left behind by a crash expires, or is taken over by a rerun on the
+        // same host once its process is gone.
+        if let Err(e) = self.rt.block_on(self.keyrings.release(&self.provider, &self.claim)) {
+            eprintln!("fle: warning: could not release the rotation claim: {e}");
+        }
+    }
+}
+
+fn profile_from(p: Option<&aws_sdk_cloudfront::types::FieldLevelEncryptionProfile>, etag: Option<&str>, what: &str) -> StoreResult<Profile> {
+    let p = need(p, what)?;
+    Ok(Profile {
+        id: p.id().to_owned(),
+        last_modified_time: convert::time(p.last_modified_time()),
+        etag: need(etag, what)?.to_owned(),
+        config: convert::profile_config_from_cf(need(p.field_level_encryption_profile_config(), what)?),
+    })
+}
+
+fn config_from(c: Option<&aws_sdk_cloudfront::types::FieldLevelEncryption>, etag: Option<&str>, what: &str) -> StoreResult<Config> {
+    let c = need(c, what)?;
+    Ok(Config {
+        id: c.id().to_owned(),
+        last_modified_time: convert::time(c.last_modified_time()),
+        etag: need(etag, what)?.to_owned(),
+        config: convert::config_from_cf(need(c.field_level_encryption_config(), what)?),
+    })
+}

@@ -1,0 +1,322 @@
+//! `--backend aws` end to end: the real aws-sdk-cloudfront and aws-sdk-secretsmanager clients
+//! against moto (public keys, distributions, Secrets Manager, KMS) and, for the FLE profile and
+//! configuration operations moto lacks, the wire-level CloudFront double of
+//! tests/cloudfront_double/, which forwards everything else to moto.
+//!
+//! Needs `FLE_TEST_MOTO_URL` and `FLE_TEST_PYTHON` (scripts/test.sh sets both). Without them
+//! these tests FAIL: they are never skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // tests: a panic is a failure
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const FLE: &str = env!("CARGO_BIN_EXE_fle");
+const KILLED: i32 = 86;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run scripts/test.sh, which installs the Python venv and starts moto_server for these tests")
+    })
+}
+
+/// One test's world: a CloudFront double in front of moto, a KMS key, unique names.
+struct Aws {
+    double: Child,
+    double_url: String,
+    moto: String,
+    kms_key: String,
+    prefix: String,
+    /// Suffix making key and profile names unique within one moto run.
+    tag: String,
+}
+
+impl Drop for Aws {
+    fn drop(&mut self) {
+        let _ = self.double.kill();
+        let _ = self.double.wait();
+    }
+}
+
+fn unique() -> String {
+    let mut b = [0u8; 5];
+    aws_lc_rs::rand::fill(&mut b).unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Aws {
+    fn new() -> Self {
+        let moto = env("FLE_TEST_MOTO_URL");
+        let python = env("FLE_TEST_PYTHON");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cloudfront_double/cloudfront_fle_double.py");
+        let mut double = Command::new(&python)
+            .args([script, "--upstream", &moto, "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the CloudFront double");
+        let mut line = String::new();
+        BufReader::new(double.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("double said {line:?}")).to_owned();
+        let tag = unique();
+        let mut aws = Self {
+            double,
+            double_url: format!("http://127.0.0.1:{port}"),
+            moto,
+            kms_key: String::new(),
+            prefix: format!("fle-test-{tag}/"),
+            tag,
+        };
+        aws.kms_key = aws.py("print(c('kms').create_key(Description='fle test')['KeyMetadata']['KeyId'])", &[]).trim().to_owned();
+        aws
+    }
+
+    /// Runs Python with boto3 against moto; `c(service)` makes a client.
+    fn py(&self, code: &str, args: &[&str]) -> String {
+        let prelude = "import boto3, json, sys\n\
+            def c(s):\n    return boto3.client(s, endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n";
+        let out = Command::new(env("FLE_TEST_PYTHON"))
+            .arg("-c")
+            .arg(format!("{prelude}{code}"))
+            .arg(&self.moto)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(FLE);
+        c.args(args)
+            .args(["--backend", "aws", "--kms-key", &self.kms_key, "--secret-prefix", &self.prefix, "--deploy-timeout", "30s"])
+            .env("AWS_ENDPOINT_URL", &self.moto)
+            .env("AWS_ENDPOINT_URL_CLOUDFRONT", &self.double_url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env_remove("AWS_PROFILE")
+            .env_remove("FLE_HOME");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--output", "json"]);
+        let out = self.run(&a);
+        assert!(out.status.success(), "fle {a:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(code), "fle {args:?}: {err}");
+        err
+    }
+
+    fn name(&self, base: &str) -> String {
+        format!("{base}-{}", self.tag)
+    }
+
+    /// The provider's keyring secret, read straight from moto (AWSCURRENT).
+    fn secret(&self, provider: &str) -> (Value, String) {
+        let out = self.py(
+            "r = c('secretsmanager').get_secret_value(SecretId=sys.argv[2], VersionStage='AWSCURRENT')\n\
+             print(json.dumps({'v': r['VersionId'], 's': json.loads(r['SecretString'])}))",
+            &[&format!("{}{provider}", self.prefix)],
+        );
+        let v: Value = serde_json::from_str(&out).unwrap();
+        (v["s"].clone(), v["v"].as_str().unwrap().to_owned())
+    }
+
+    fn key_statuses(&self, provider: &str) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self.secret(provider).0["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| (k["keyName"].as_str().unwrap().to_owned(), k["status"].as_str().unwrap().to_owned()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn decryptor(&self, provider: &str) -> fle_decrypt::Keyring {
+        let mut ring = fle_decrypt::Keyring::new();
+        for k in self.secret(provider).0["keys"].as_array().unwrap() {
+            let key = fle_decrypt::PrivateKey::from_pem(k["privateKeyPem"].as_str().unwrap().as_bytes()).unwrap();
+            ring.add(provider, k["keyName"].as_str().unwrap(), key, fle_decrypt::Padding::OaepSha256).unwrap();
+        }
+        ring
+    }
+
+    /// Encrypts with the public key CloudFront holds under `key_name` (exported by fle).
+    fn encrypt(&self, provider: &str, key_name: &str, plaintext: &[u8]) -> Vec<u8> {
+        let out = self.run(&["keys", "export-public", key_name]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let pk = fle_decrypt::encrypt::PublicKey::from_pem(&out.stdout).unwrap();
+        fle_decrypt::encrypt::Encryptor::new(pk, provider, key_name).unwrap().encrypt(plaintext).unwrap()
+    }
+
+    fn decrypts(&self, provider: &str, msg: &[u8], want: &[u8]) -> bool {
+        match self.decryptor(provider).decrypt(msg) {
+            Ok(d) => d.plaintext().expose() == want,
+            Err(_) => false,
+        }
+    }
+
+    fn profile_key(&self, profile: &str) -> String {
+        self.ok(&["profiles", "show", profile])["entities"][0]["keyName"].as_str().unwrap().to_owned()
+    }
+
+    /// Key `k1`, profile `checkout` on it, for provider `prov-<tag>`.
+    fn with_profile(&self) -> (String, String, String) {
+        let provider = self.name("prov");
+        let k1 = self.name("k1");
+        let profile = self.name("checkout");
+        self.ok(&["keys", "generate", "--name", &k1, "--provider", &provider]);
+        self.ok(&["profiles", "create", "--name", &profile, "--key", &k1, "--field", "card", "--field", "cvv*"]);
+        (provider, k1, profile)
+    }
+}
+
+#[test]
+fn aws_keys_profiles_configs_end_to_end() {
+    let aws = Aws::new();
+    let (provider, k1, profile) = aws.with_profile();
+    // The private key lives in the provider's secret, encrypted with our KMS key.
+    assert_eq!(aws.key_statuses(&provider), [(k1.clone(), "current".to_owned())]);
+    let kms = aws.py(
+        "print(c('secretsmanager').describe_secret(SecretId=sys.argv[2]).get('KmsKeyId', ''))",
+        &[&format!("{}{provider}", aws.prefix)],
+    );
+    assert!(kms.contains(&aws.kms_key), "secret not encrypted with the given KMS key: {kms}");
+    // The public key is in CloudFront (moto), the profile in the double.
+    let listed = aws.ok(&["keys", "list"]);
+    let mine: Vec<&Value> = listed["keys"].as_array().unwrap().iter().filter(|k| k["name"] == k1.as_str()).collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["usedBy"], serde_json::json!([profile]));
+    let shown = aws.ok(&["profiles", "show", &profile]);
+    assert_eq!(shown["entities"][0]["fieldPatterns"], serde_json::json!(["card", "cvv*"]));
+    assert_eq!(shown["entities"][0]["providerId"], provider.as_str());
+
+    // Configurations, in-use rules and ETags through the real SDK and the double.
+    let cfg = aws.ok(&["configs", "create", "--profile", &profile, "--query-arg", &format!("alt={profile}")]);
+    let cid = cfg["config"]["id"].as_str().unwrap().to_owned();
+    let err = aws.fails(&["profiles", "delete", &profile], 1);
+    assert!(err.contains("FieldLevelEncryptionProfileInUse"), "{err}");
+    let err = aws.fails(&["profiles", "update", &profile, "--comment", "x", "--if-match", "EWRONGWRONGWRO"], 1);
+    assert!(err.contains("changed since it was read"), "{err}");
+    let updated = aws.ok(&["configs", "update", &cid, "--forward-unknown-content-type", "true"]);
+    assert_eq!(updated["config"]["forwardWhenContentTypeIsUnknown"], true);
+    assert_ne!(updated["config"]["etag"], cfg["config"]["etag"]);
+
+    // Attach to a moto distribution: GetDistributionConfig -> UpdateDistribution(IfMatch) -> Deployed.
+    let dist = aws
+        .py(
+            "d = c('cloudfront').create_distribution(DistributionConfig={'CallerReference': sys.argv[2], 'Comment': '', 'Enabled': True,\n\
+             'Origins': {'Quantity': 1, 'Items': [{'Id': 'o', 'DomainName': 'example.com', 'CustomOriginConfig': {'HTTPPort': 80, 'HTTPSPort': 443, 'OriginProtocolPolicy': 'https-only'}}]},\n\
+             'DefaultCacheBehavior': {'TargetOriginId': 'o', 'ViewerProtocolPolicy': 'https-only', 'MinTTL': 0, 'ForwardedValues': {'QueryString': False, 'Cookies': {'Forward': 'none'}}}})\n\
+             print(d['Distribution']['Id'])",
+            &[&aws.tag],
+        )
+        .trim()
+        .to_owned();
+    let att = aws.ok(&["configs", "attach", &cid, "--distribution", &dist]);
+    assert_eq!(att["configId"], cid.as_str());
+    let fle_id = aws.py(
+        "print(c('cloudfront').get_distribution_config(Id=sys.argv[2])['DistributionConfig']['DefaultCacheBehavior'].get('FieldLevelEncryptionId', ''))",
+        &[&dist],
+    );
+    assert_eq!(fle_id.trim(), cid);
+    let err = aws.fails(&["configs", "delete", &cid], 1);
+    assert!(err.contains("FieldLevelEncryptionConfigInUse"), "{err}");
+    aws.ok(&["configs", "attach", "--detach", "--distribution", &dist]);
+    aws.ok(&["configs", "delete", &cid]);
+
+    // Rotation and retirement; messages under both keys decrypt until the old one retires.
+    let old_msg = aws.encrypt(&provider, &k1, b"4111");
+    let k2 = aws.name("k2");
+    let r = aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--grace", "0s"]);
+    assert_eq!(r["oldKey"], k1.as_str());
+    assert_eq!(aws.profile_key(&profile), k2);
+    let new_msg = aws.encrypt(&provider, &k2, b"5555");
+    assert!(aws.decrypts(&provider, &old_msg, b"4111"));
+    assert!(aws.decrypts(&provider, &new_msg, b"5555"));
+    let retired = aws.ok(&["keys", "retire"]);
+    let mine: Vec<&Value> = retired["keys"].as_array().unwrap().iter().filter(|k| k["provider"] == provider.as_str()).collect();
+    assert_eq!(mine.len(), 1, "{retired}");
+    assert_eq!(mine[0]["outcome"], "retired");
+    assert_eq!(aws.key_statuses(&provider), [(k2.clone(), "current".to_owned())]);
+    assert!(!aws.decrypts(&provider, &old_msg, b"4111"));
+    assert!(aws.decrypts(&provider, &new_msg, b"5555"));
+    // The old public key is gone from CloudFront (moto).
+    let names = aws.py("print(json.dumps([k['Name'] for k in c('cloudfront').list_public_keys()['PublicKeyList'].get('Items', [])]))", &[]);
+    assert!(!names.contains(&format!("\"{k1}\"")), "{names}");
+    assert!(names.contains(&format!("\"{k2}\"")), "{names}");
+}
+
+#[test]
+fn aws_rotation_interrupted_after_each_step_converges() {
+    for step in 1..=4usize {
+        let aws = Aws::new();
+        let (provider, k1, profile) = aws.with_profile();
+        let old_msg = aws.encrypt(&provider, &k1, b"old");
+        let k2 = aws.name("k2");
+        let out = aws.run(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--danger-stop-after", &step.to_string()]);
+        assert_eq!(out.status.code(), Some(KILLED), "step {step}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(aws.decrypts(&provider, &old_msg, b"old"), "step {step}");
+        // The killed run's claim is left in the secret; the rerun on this host sees its process is gone.
+        let r = aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2]);
+        assert_eq!(r["resumed"], step >= 2, "step {step}: {r}");
+        assert_eq!(aws.key_statuses(&provider), [(k1.clone(), "previous".to_owned()), (k2.clone(), "current".to_owned())], "step {step}");
+        assert_eq!(aws.profile_key(&profile), k2, "step {step}");
+        assert_eq!(aws.secret(&provider).0["claims"], Value::Null, "step {step}: claim not released");
+        let new_msg = aws.encrypt(&provider, &k2, b"new");
+        assert!(aws.decrypts(&provider, &old_msg, b"old"), "step {step}");
+        assert!(aws.decrypts(&provider, &new_msg, b"new"), "step {step}");
+    }
+}
+
+#[test]
+fn aws_concurrent_rotation_second_fails_and_changes_nothing() {
+    let aws = Aws::new();
+    let (provider, k1, profile) = aws.with_profile();
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("go");
+    let reached = dir.path().join("go.reached");
+    let a = aws
+        .cmd(&[
+            "keys", "rotate", "--profile", &profile, "--new-key-name", &aws.name("ka"), "--output", "json",
+            "--danger-pause-after", "2", "--danger-resume-file", gate.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !reached.exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "rotation A never reached step 2");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, version_before) = aws.secret(&provider);
+    let profile_before = aws.ok(&["profiles", "show", &profile]);
+    let err = aws.fails(&["keys", "rotate", "--profile", &profile, "--new-key-name", &aws.name("kb")], 1);
+    assert!(err.contains("another `fle keys rotate` of profile"), "{err}");
+    assert_eq!(aws.secret(&provider).1, version_before, "the losing rotation wrote the keyring secret");
+    assert_eq!(aws.ok(&["profiles", "show", &profile]), profile_before);
+    std::fs::write(&gate, b"").unwrap();
+    let out = a.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(aws.key_statuses(&provider), [(k1, "previous".to_owned()), (aws.name("ka"), "current".to_owned())]);
+}
