@@ -4,13 +4,14 @@
 //!
 //! The [`Backend`] trait is synchronous: this backend owns a current-thread tokio runtime and
 //! blocks on each SDK call. Credentials, region and endpoints come from the standard AWS chain
-//! (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL[_<SERVICE>]`, SSO, ...), as the AWS CLI does.
+//! (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL[_<SERVICE>]`, SSO, ...), as the AWS CLI does,
+//! through `crate::aws` (shared with `fle edge` and `fle api-keys`).
 
 mod convert;
 mod secrets;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::Client as CloudFront;
@@ -29,19 +30,6 @@ pub struct AwsOptions {
     pub secret_prefix: String,
     /// How long `configs attach` waits for the distribution to be Deployed.
     pub deploy_timeout: Duration,
-}
-
-/// Loads the shared SDK configuration. The one place clients are configured (to merge with
-/// `cli/src/aws.rs` once it exists).
-async fn sdk_config(opts: &AwsOptions) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(p) = &opts.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(r) = &opts.region {
-        loader = loader.region(aws_config::Region::new(r.clone()));
-    }
-    loader.load().await
 }
 
 /// CloudFront + Secrets Manager.
@@ -63,7 +51,7 @@ impl AwsBackend {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Remote(format!("cannot start the async runtime: {e}")))?;
-        let conf = rt.block_on(sdk_config(opts));
+        let conf = rt.block_on(crate::aws::sdk_config(&crate::aws::AwsArgs { profile: opts.profile.clone(), region: opts.region.clone() }));
         let keyrings = secrets::SecretKeyrings::new(
             aws_sdk_secretsmanager::Client::new(&conf),
             opts.secret_prefix.clone(),
@@ -304,7 +292,9 @@ impl Backend for AwsBackend {
                 .send()
                 .await
                 .map_err(|e| sdk_err("update distribution", &e))?;
-            self.wait_deployed(distribution_id).await?;
+            crate::aws::wait_deployed(&self.cf, distribution_id, self.deploy_timeout, Duration::from_secs(5))
+                .await
+                .map_err(|e| StoreError::Remote(format!("{e:#}; the configuration is attached")))?;
             Ok(Attachment {
                 distribution_id: distribution_id.to_owned(),
                 path_pattern: path_pattern.to_owned(),
@@ -397,31 +387,6 @@ impl Backend for AwsBackend {
             .ok_or_else(|| StoreError::Invalid(format!("profile {profile:?} has no encryption entity")))?;
         let claim = self.block(self.keyrings.claim(&provider, profile))?;
         Ok(Box::new(AwsRotation { rt: Arc::clone(&self.rt), keyrings: self.keyrings.clone(), provider, claim }))
-    }
-}
-
-impl AwsBackend {
-    /// Polls GetDistribution until `Deployed`, with progress on stderr and a timeout.
-    async fn wait_deployed(&self, id: &str) -> StoreResult<()> {
-        let start = Instant::now();
-        let mut delay = Duration::from_secs(1);
-        loop {
-            let got = self.cf.get_distribution().id(id).send().await.map_err(|e| sdk_err("get distribution", &e))?;
-            let status = got.distribution().map(|d| d.status().to_owned()).unwrap_or_default();
-            if status == "Deployed" {
-                eprintln!("fle: distribution {id} is Deployed ({}s)", start.elapsed().as_secs());
-                return Ok(());
-            }
-            if start.elapsed() >= self.deploy_timeout {
-                return Err(StoreError::Remote(format!(
-                    "distribution {id} is still {status} after {}s; the change is made, rerun `fle configs show` later to check",
-                    start.elapsed().as_secs()
-                )));
-            }
-            eprintln!("fle: waiting for distribution {id} to deploy ({status}, {}s)", start.elapsed().as_secs());
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(20));
-        }
     }
 }
 
