@@ -1,6 +1,8 @@
 //! Serde types for the CloudFront (Lambda@Edge) origin-request event and the objects a
-//! function returns. Fields this crate does not read are kept in `extra` so a request goes
-//! back to CloudFront with everything it came with.
+//! function returns. In the request, fields this crate does not read are kept in `extra` so
+//! it goes back to CloudFront with everything it came with. The wrappers around it
+//! (`Records`, `cf`) are only read, never returned, so they keep no extras: `flatten` makes
+//! serde buffer the whole subtree once more per level, a cost paid on every request.
 
 use std::collections::BTreeMap;
 
@@ -30,16 +32,12 @@ impl Header {
 pub struct OriginRequestEvent {
     #[serde(rename = "Records")]
     pub records: Vec<Record>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// One record; CloudFront sends exactly one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub cf: CfRecord,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// The `cf` object: distribution config and the request.
@@ -48,8 +46,6 @@ pub struct CfRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Map<String, Value>>,
     pub request: Request,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// The request CloudFront is about to send to the origin.

@@ -185,7 +185,7 @@ pub fn sign_owned(mut request: Request, params: &SigningParams<'_>) -> Result<Re
     });
     let scope = sigv4::credential_scope(params.time, &region, params.service);
     let string_to_sign = sigv4::string_to_sign(params.time, &scope, &canonical.text);
-    let key = Zeroizing::new(sigv4::signing_key(&credentials.secret_access_key, params.time, &region, params.service));
+    let key = cached_signing_key(&credentials.secret_access_key, params.time, &region, params.service);
     let signature = sigv4::signature(&key, &string_to_sign);
 
     request.querystring = query;
@@ -210,6 +210,44 @@ pub fn sign_owned(mut request: Request, params: &SigningParams<'_>) -> Result<Re
         )],
     );
     Ok(request)
+}
+
+/// The last derived signing key. It changes once a day (or when the credentials rotate), and
+/// deriving it is four HMACs: most of the SHA-256 work of a small request in wasm, where the
+/// module instance lives for the whole container.
+struct CachedKey {
+    secret: Zeroizing<String>,
+    date: String,
+    region: String,
+    service: String,
+    key: Zeroizing<[u8; 32]>,
+}
+
+thread_local! {
+    static KEY_CACHE: std::cell::RefCell<Option<CachedKey>> = const { std::cell::RefCell::new(None) };
+}
+
+fn cached_signing_key(secret: &str, time: SigningTime, region: &str, service: &str) -> Zeroizing<[u8; 32]> {
+    let date = time.date();
+    KEY_CACHE.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return Zeroizing::new(sigv4::signing_key(secret, time, region, service));
+        };
+        if let Some(hit) = slot.as_ref().filter(|c| {
+            c.date == date && c.region == region && c.service == service && c.secret.as_str() == secret
+        }) {
+            return hit.key.clone();
+        }
+        let key = Zeroizing::new(sigv4::signing_key(secret, time, region, service));
+        *slot = Some(CachedKey {
+            secret: Zeroizing::new(secret.to_string()),
+            date,
+            region: region.to_string(),
+            service: service.to_string(),
+            key: key.clone(),
+        });
+        key
+    })
 }
 
 /// The payload hash: the caller's, or SHA-256 of the decoded `body.data`.

@@ -74,16 +74,21 @@ const peers = {
   },
 };
 
-async function time(fn, ev, iterations) {
-  for (let i = 0; i < Math.min(20, iterations); i++) await fn(ev); // warm-up
-  const samples = [];
-  for (let i = 0; i < iterations; i++) {
-    const t = process.hrtime.bigint();
-    await fn(ev);
-    samples.push(Number(process.hrtime.bigint() - t) / 1000);
+/** Median µs per call. Peers take turns in short rounds so that JIT tier-up, GC and the
+ *  other tenants of a shared machine weigh on all of them alike. */
+async function timeAll(fns, ev, rounds, perRound) {
+  const samples = fns.map(() => []);
+  for (const fn of fns) for (let i = 0; i < perRound * 2; i++) await fn(ev); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, fn] of fns.entries()) {
+      for (let k = 0; k < perRound; k++) {
+        const t = process.hrtime.bigint();
+        await fn(ev);
+        samples[i].push(Number(process.hrtime.bigint() - t) / 1000);
+      }
+    }
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+  return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]);
 }
 
 function need(path, how) {
@@ -112,13 +117,13 @@ if (pkg.status !== 0) {
   process.exit(2);
 }
 
-const sizes = [['1 KB POST', 1024, 2000], ['1 MB POST', 1024 * 1024, 60]];
-const rows = [];
-for (const [name, make] of Object.entries(peers)) {
-  const fn = make(sign);
-  const row = [name];
-  for (const [, size, iterations] of sizes) row.push((await time(fn, eventWithBody(size), iterations)).toFixed(1));
-  rows.push(row);
+const sizes = [['1 KB POST', 1024, 40, 50], ['1 MB POST', 1024 * 1024, 20, 5]];
+const names = Object.keys(peers);
+const fns = Object.values(peers).map((make) => make(sign));
+const rows = names.map((name) => [name]);
+for (const [, size, rounds, perRound] of sizes) {
+  const medians = await timeAll(fns, eventWithBody(size), rounds, perRound);
+  medians.forEach((m, i) => rows[i].push(m.toFixed(1)));
 }
 
 console.log(`Edge signer benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
