@@ -27,6 +27,9 @@ fn generate_stores_private_0600_and_uploads_public() {
     // The exported public key is the public half of the stored private key.
     let exported = s.ok(&["keys", "export-public", "k1"]);
     assert_eq!(exported, s.public_pem("k1"));
+    let json = s.json(&["keys", "export-public", "k1"]);
+    assert_eq!(json["publicKeyPem"], s.public_pem("k1").as_str());
+    assert_eq!(json["name"], "k1");
     // Never overwritten: a second generate of the same name is refused and changes nothing.
     let before = s.files();
     let err = s.fails(&["keys", "generate", "--name", "k1", "--provider", "prov:1"], 1);

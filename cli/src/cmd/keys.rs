@@ -95,6 +95,9 @@ struct ExportArgs {
     force: bool,
     #[command(flatten)]
     store: StoreArgs,
+    /// `json` prints {name, publicKeyPem} on stdout instead of the bare PEM.
+    #[command(flatten)]
+    out_format: OutputArgs,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -360,9 +363,20 @@ fn export_public(a: ExportArgs) -> CmdResult {
             })?;
             f.write_all(pem.as_bytes())?;
         }
+        _ if a.out_format.output == crate::output::Format::Json => {
+            let v = ExportedKey { name: a.name.clone(), public_key_pem: pem };
+            emit(a.out_format.output, &v, |v| v.public_key_pem.clone())?;
+        }
         _ => std::io::stdout().lock().write_all(pem.as_bytes())?,
     }
     Ok(())
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportedKey {
+    name: String,
+    public_key_pem: String,
 }
 
 fn rotate(a: RotateArgs) -> CmdResult {

@@ -211,4 +211,36 @@ mod tests {
         assert!(profile_name(&"p".repeat(129)).is_err());
         assert!(profile_name("").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn rules_never_panic_and_overlap_is_symmetric(a in "\\PC{0,140}", b in "[a-c*]{0,4}", c in "[a-c*]{0,4}") {
+            let _ = field_pattern(&a);
+            let _ = key_name(&a);
+            let _ = provider_id(&a);
+            let _ = profile_name(&a);
+            let _ = comment(&a);
+            proptest::prop_assert_eq!(patterns_overlap(&b, &c), patterns_overlap(&c, &b));
+            // A pattern always overlaps itself.
+            if field_pattern(&b).is_ok() {
+                proptest::prop_assert!(patterns_overlap(&b, &b));
+            }
+        }
+
+        #[test]
+        fn overlap_means_a_common_field_name(p in "[ab]{1,3}\\*?", q in "[ab]{1,3}\\*?") {
+            // Brute force over every field name of length <= 4 from the same alphabet.
+            let matches = |pat: &str, name: &str| match pat.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => pat == name,
+            };
+            let mut names = vec![String::new()];
+            for _ in 0..4 {
+                let next: Vec<String> = names.iter().flat_map(|n| [format!("{n}a"), format!("{n}b")]).collect();
+                names.extend(next);
+            }
+            let common = names.iter().any(|n| matches(&p, n) && matches(&q, n));
+            proptest::prop_assert_eq!(patterns_overlap(&p, &q), common);
+        }
+    }
 }
