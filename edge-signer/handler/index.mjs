@@ -61,7 +61,8 @@ function hashBody(event) {
 
 /**
  * Compiles the signer module once and returns `sign(event, env, nowMs)` →
- * `{ signed, refusal?, result }`, where `result` is what the handler returns to CloudFront.
+ * `{ signed, refusal?, result }`, where `result` is what the handler returns to CloudFront:
+ * the event's request with the signing patch applied, or the refusal's response object.
  * `config` is `{ region?, service? }`.
  */
 export function createSigner(wasmBytes, config = {}) {
@@ -94,9 +95,14 @@ export function createSigner(wasmBytes, config = {}) {
     const text = decoder.decode(new Uint8Array(memory.buffer, outPtr, outLen));
     dealloc(outPtr, outLen);
     const out = JSON.parse(text);
-    // The body travelled outside the module: give the forwarded request its original body.
-    if (out.signed && hashed) out.result.body = event.Records[0].cf.request.body;
-    return out;
+    if (!out.signed) return out;
+    // The module answers with what changes (RequestPatch in the Rust crate); apply it to
+    // CloudFront's own request exactly as RequestPatch::apply does. The body is untouched.
+    const request = event.Records[0].cf.request;
+    const headers = { ...request.headers };
+    for (const name of out.patch.removeHeaders) delete headers[name];
+    Object.assign(headers, out.patch.setHeaders);
+    return { signed: true, result: { ...request, querystring: out.patch.querystring, headers } };
   };
 }
 

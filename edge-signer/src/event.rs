@@ -1,5 +1,7 @@
 //! Serde types for the CloudFront (Lambda@Edge) origin-request event and the objects a
-//! function returns. In the request, fields this crate does not read are kept in `extra` so
+//! function returns. Fields CloudFront always sends are plain (a missing `inputTruncated`,
+//! `data`, origin `path` or `customHeaders` reads as false/empty and is written back so). In
+//! the request, fields this crate does not read are kept in `extra` so
 //! it goes back to CloudFront with everything it came with. The wrappers around it
 //! (`Records`, `cf`) are only read, never returned, so they keep no extras: `flatten` makes
 //! serde buffer the whole subtree once more per level, a cost paid on every request.

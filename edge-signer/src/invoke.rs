@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::event::{OriginRequestEvent, Request};
-use crate::sign::{sign_owned, sign_request, Credentials, Refusal, SigningParams};
+use crate::sign::RequestPatch;
+use crate::sign::{sign_patch, sign_request, Credentials, Refusal, SigningParams};
 use crate::time::SigningTime;
 
 /// The service signed for when none is configured.
@@ -23,11 +24,10 @@ pub fn sign_event(event: &OriginRequestEvent, params: &SigningParams<'_>) -> Res
     }
 }
 
-/// [`sign_event`] on an event the caller gives away (no copy of the request).
-fn sign_event_owned(event: OriginRequestEvent, params: &SigningParams<'_>) -> Result<Request, Refusal> {
-    let mut records = event.records.into_iter();
-    match (records.next(), records.next()) {
-        (Some(record), None) => sign_owned(record.cf.request, params),
+/// [`sign_event`], returning only what changes in the request.
+fn sign_event_patch(event: &OriginRequestEvent, params: &SigningParams<'_>) -> Result<RequestPatch, Refusal> {
+    match event.records.as_slice() {
+        [record] => sign_patch(&record.cf.request, params),
         _ => Err(Refusal::MalformedEvent),
     }
 }
@@ -72,8 +72,11 @@ struct CredentialsJson {
 
 /// Runs one invocation given as JSON:
 /// `{"event", "time" (Unix seconds), "region"?, "service"?, "credentials"?: {"accessKeyId",
-/// "secretAccessKey", "sessionToken"?}, "payloadSha256"?}`, and returns [`outcome_json`]
-/// serialized. Never fails: unreadable input becomes a refusal.
+/// "secretAccessKey", "sessionToken"?}, "payloadSha256"?}` and returns, serialized,
+/// `{"signed": true, "patch": <RequestPatch>}` or `{"signed": false, "refusal", "result":
+/// <response object>}`. The patch, applied to the event's request, gives the `result` of
+/// [`outcome_json`]: the caller already holds the request, so it is not sent back. Never
+/// fails: unreadable input becomes a refusal.
 pub fn invoke_json(input: &[u8]) -> Vec<u8> {
     let outcome = match serde_json::from_slice::<Invocation>(input) {
         Err(_) => Err(Refusal::MalformedEvent),
@@ -90,13 +93,12 @@ pub fn invoke_json(input: &[u8]) -> Vec<u8> {
                     time,
                     payload_sha256: inv.payload_sha256.as_deref(),
                 };
-                sign_event_owned(inv.event, &params)
+                sign_event_patch(&inv.event, &params)
             }
         },
     };
-    // Written directly (not through a Value): same object as `outcome_json`, half the work.
     let written = match &outcome {
-        Ok(request) => serde_json::to_vec(&Outcome { signed: true, refusal: None, result: request }),
+        Ok(patch) => serde_json::to_vec(&serde_json::json!({ "signed": true, "patch": patch })),
         Err(refusal) => serde_json::to_vec(&Outcome {
             signed: false,
             refusal: Some(refusal.to_string()),

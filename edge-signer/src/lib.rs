@@ -36,5 +36,7 @@ pub mod time;
 mod wasm;
 
 pub use invoke::{invoke_json, outcome_json, sign_event, DEFAULT_SERVICE};
-pub use sign::{is_valid_scope_part, region_from_domain, sign_owned, sign_request, Credentials, Refusal, SigningParams};
+pub use sign::{
+    is_valid_scope_part, region_from_domain, sign_patch, sign_request, Credentials, Refusal, RequestPatch, SigningParams,
+};
 pub use time::{SigningTime, TimeError};

@@ -122,6 +122,30 @@ impl Refusal {
     }
 }
 
+/// What signing changes in a request: drop `remove_headers`, set `set_headers` (replacing
+/// entries of the same name), replace `querystring`. Everything else stays as CloudFront sent
+/// it. The wasm module returns this instead of the whole request, and the Node handler
+/// applies it exactly as [`RequestPatch::apply`] does.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RequestPatch {
+    pub querystring: String,
+    /// Viewer copies of the signing headers and headers that repeat an origin custom header.
+    #[serde(rename = "removeHeaders")]
+    pub remove_headers: Vec<String>,
+    /// `host`, `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token`, `authorization`.
+    #[serde(rename = "setHeaders")]
+    pub set_headers: Headers,
+}
+
+impl RequestPatch {
+    /// Applies the patch to the request it was computed for.
+    pub fn apply(self, request: &mut Request) {
+        request.querystring = self.querystring;
+        request.headers.retain(|name, _| !self.remove_headers.contains(name));
+        request.headers.extend(self.set_headers);
+    }
+}
+
 /// Signs `request` for its origin. Returns the request to forward: `host` set to the origin
 /// domain, `querystring` rewritten to the canonical query that was signed, viewer copies of
 /// the signing headers dropped, and `x-amz-date`, `x-amz-content-sha256`,
@@ -131,14 +155,17 @@ impl Refusal {
 /// A [`Refusal`] when the request must not be forwarded signed; turn it into the response
 /// object with [`Refusal::response`].
 pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Request, Refusal> {
-    sign_owned(request.clone(), params)
+    let patch = sign_patch(request, params)?;
+    let mut signed = request.clone();
+    patch.apply(&mut signed);
+    Ok(signed)
 }
 
-/// [`sign_request`] on a request the caller gives away (no copy).
+/// Signs `request` and returns only what changes (see [`sign_request`]).
 ///
 /// # Errors
 /// As [`sign_request`].
-pub fn sign_owned(mut request: Request, params: &SigningParams<'_>) -> Result<Request, Refusal> {
+pub fn sign_patch(request: &Request, params: &SigningParams<'_>) -> Result<RequestPatch, Refusal> {
     let origin = request.origin.as_ref().and_then(|o| o.custom.as_ref()).ok_or(Refusal::MalformedEvent)?;
     let domain = origin.domain_name.to_ascii_lowercase();
     if domain.is_empty() || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
@@ -157,7 +184,7 @@ pub fn sign_owned(mut request: Request, params: &SigningParams<'_>) -> Result<Re
         return Err(if path.starts_with('/') { Refusal::DotSegment } else { Refusal::MalformedEvent });
     }
 
-    let payload_sha256 = payload_sha256(&request, params.payload_sha256)?;
+    let payload_sha256 = payload_sha256(request, params.payload_sha256)?;
     let credentials = params.credentials.ok_or(Refusal::MissingCredentials)?;
 
     let amz_date = params.time.amz_date();
@@ -169,10 +196,10 @@ pub fn sign_owned(mut request: Request, params: &SigningParams<'_>) -> Result<Re
     if let Some(token) = &credentials.session_token {
         to_sign.push(("x-amz-security-token".into(), token.to_string()));
     }
-    for entry in origin.custom_headers.get(API_KEY_HEADER).into_iter().flatten() {
+    let custom_headers = &origin.custom_headers;
+    for entry in custom_headers.get(API_KEY_HEADER).into_iter().flatten() {
         to_sign.push((API_KEY_HEADER.into(), entry.value.clone()));
     }
-    let custom_names: Vec<String> = origin.custom_headers.keys().cloned().collect();
 
     let query = sigv4::canonical_query(&request.querystring);
     let canonical = sigv4::canonical_request(&CanonicalInput {
@@ -188,16 +215,22 @@ pub fn sign_owned(mut request: Request, params: &SigningParams<'_>) -> Result<Re
     let key = cached_signing_key(&credentials.secret_access_key, params.time, &region, params.service);
     let signature = sigv4::signature(&key, &string_to_sign);
 
-    request.querystring = query;
-    let headers = &mut request.headers;
-    headers.retain(|name, _| !SIGNER_HEADERS.contains(&name.as_str()) && !custom_names.contains(name));
-    headers.insert("host".into(), vec![Header::new("Host", domain)]);
-    headers.insert("x-amz-date".into(), vec![Header::new("X-Amz-Date", amz_date)]);
-    headers.insert("x-amz-content-sha256".into(), vec![Header::new("X-Amz-Content-Sha256", payload_sha256)]);
+    let remove_headers = request
+        .headers
+        .keys()
+        .filter(|name| {
+            SIGNER_HEADERS.contains(&name.as_str()) || custom_headers.contains_key(name.as_str())
+        })
+        .cloned()
+        .collect();
+    let mut set = Headers::new();
+    set.insert("host".into(), vec![Header::new("Host", domain)]);
+    set.insert("x-amz-date".into(), vec![Header::new("X-Amz-Date", amz_date)]);
+    set.insert("x-amz-content-sha256".into(), vec![Header::new("X-Amz-Content-Sha256", payload_sha256)]);
     if let Some(token) = &credentials.session_token {
-        headers.insert("x-amz-security-token".into(), vec![Header::new("X-Amz-Security-Token", token.to_string())]);
+        set.insert("x-amz-security-token".into(), vec![Header::new("X-Amz-Security-Token", token.to_string())]);
     }
-    headers.insert(
+    set.insert(
         "authorization".into(),
         vec![Header::new(
             "Authorization",
@@ -209,7 +242,7 @@ pub fn sign_owned(mut request: Request, params: &SigningParams<'_>) -> Result<Re
             ),
         )],
     );
-    Ok(request)
+    Ok(RequestPatch { querystring: query, remove_headers, set_headers: set })
 }
 
 /// The last derived signing key. It changes once a day (or when the credentials rotate), and
