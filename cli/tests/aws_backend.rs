@@ -31,6 +31,8 @@ struct Aws {
     prefix: String,
     /// Suffix making key and profile names unique within one moto run.
     tag: String,
+    /// `secrets-manager` or `ssm`.
+    store: &'static str,
 }
 
 impl Drop for Aws {
@@ -48,6 +50,10 @@ fn unique() -> String {
 
 impl Aws {
     fn new() -> Self {
+        Self::with_store("secrets-manager")
+    }
+
+    fn with_store(store: &'static str) -> Self {
         let moto = env("FLE_TEST_MOTO_URL");
         let python = env("FLE_TEST_PYTHON");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cloudfront_double/cloudfront_fle_double.py");
@@ -68,6 +74,7 @@ impl Aws {
             kms_key: String::new(),
             prefix: format!("fle-test-{tag}/"),
             tag,
+            store,
         };
         aws.kms_key = aws.py("print(c('kms').create_key(Description='fle test')['KeyMetadata']['KeyId'])", &[]).trim().to_owned();
         aws
@@ -92,6 +99,7 @@ impl Aws {
         let mut c = Command::new(FLE);
         c.args(args)
             .args(["--backend", "aws", "--kms-key", &self.kms_key, "--secret-prefix", &self.prefix, "--deploy-timeout", "30s"])
+            .args(["--private-key-store", self.store])
             .env("AWS_ENDPOINT_URL", &self.moto)
             .env("AWS_ENDPOINT_URL_CLOUDFRONT", &self.double_url)
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -129,8 +137,18 @@ impl Aws {
         format!("{base}-{}", self.tag)
     }
 
-    /// The provider's keyring secret, read straight from moto (AWSCURRENT).
+    /// The provider's keyring secret (AWSCURRENT) or parameter, read straight from moto,
+    /// with its version.
     fn secret(&self, provider: &str) -> (Value, String) {
+        if self.store == "ssm" {
+            let out = self.py(
+                "p = c('ssm').get_parameter(Name=sys.argv[2], WithDecryption=True)['Parameter']\n\
+                 print(json.dumps({'v': str(p['Version']), 's': json.loads(p['Value'])}))",
+                &[&format!("/{}{provider}", self.prefix)],
+            );
+            let v: Value = serde_json::from_str(&out).unwrap();
+            return (v["s"].clone(), v["v"].as_str().unwrap().to_owned());
+        }
         let out = self.py(
             "r = c('secretsmanager').get_secret_value(SecretId=sys.argv[2], VersionStage='AWSCURRENT')\n\
              print(json.dumps({'v': r['VersionId'], 's': json.loads(r['SecretString'])}))",
@@ -268,8 +286,17 @@ fn aws_keys_profiles_configs_end_to_end() {
 
 #[test]
 fn aws_rotation_interrupted_after_each_step_converges() {
-    for step in 1..=4usize {
-        let aws = Aws::new();
+    interrupted_rotations("secrets-manager", &[1, 2, 3, 4]);
+}
+
+#[test]
+fn aws_ssm_rotation_interrupted_converges() {
+    interrupted_rotations("ssm", &[2, 4]);
+}
+
+fn interrupted_rotations(store: &'static str, steps: &[usize]) {
+    for &step in steps {
+        let aws = Aws::with_store(store);
         let (provider, k1, profile) = aws.with_profile();
         let old_msg = aws.encrypt(&provider, &k1, b"old");
         let k2 = aws.name("k2");
@@ -290,7 +317,16 @@ fn aws_rotation_interrupted_after_each_step_converges() {
 
 #[test]
 fn aws_concurrent_rotation_second_fails_and_changes_nothing() {
-    let aws = Aws::new();
+    concurrent_rotation("secrets-manager");
+}
+
+#[test]
+fn aws_ssm_concurrent_rotation_second_fails_and_changes_nothing() {
+    concurrent_rotation("ssm");
+}
+
+fn concurrent_rotation(store: &'static str) {
+    let aws = Aws::with_store(store);
     let (provider, k1, profile) = aws.with_profile();
     let dir = tempfile::tempdir().unwrap();
     let gate = dir.path().join("go");
@@ -319,4 +355,37 @@ fn aws_concurrent_rotation_second_fails_and_changes_nothing() {
     let out = a.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(aws.key_statuses(&provider), [(k1, "previous".to_owned()), (aws.name("ka"), "current".to_owned())]);
+}
+
+#[test]
+fn aws_ssm_keyring_is_an_advanced_securestring_under_our_kms_key() {
+    let aws = Aws::with_store("ssm");
+    let (provider, k1, profile) = aws.with_profile();
+    let meta = aws.py(
+        "d = c('ssm').describe_parameters(ParameterFilters=[{'Key': 'Name', 'Values': [sys.argv[2]]}])['Parameters'][0]\n\
+         print(json.dumps({'type': d['Type'], 'tier': d.get('Tier'), 'key': d.get('KeyId')}))",
+        &[&format!("/{}{provider}", aws.prefix)],
+    );
+    let meta: Value = serde_json::from_str(&meta).unwrap();
+    assert_eq!(meta["type"], "SecureString");
+    assert_eq!(meta["tier"], "Advanced");
+    assert!(meta["key"].as_str().unwrap().contains(&aws.kms_key), "{meta}");
+    // No lock parameter is left behind.
+    let names = aws.py(
+        "print(json.dumps([p['Name'] for p in c('ssm').get_parameters_by_path(Path=sys.argv[2], Recursive=True)['Parameters']]))",
+        &[&format!("/{}", aws.prefix.trim_end_matches('/'))],
+    );
+    assert!(!names.contains("/lock"), "{names}");
+    // Rotate, retire, decrypt: the same behaviour as with Secrets Manager.
+    let old_msg = aws.encrypt(&provider, &k1, b"old");
+    let k2 = aws.name("k2");
+    aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--grace", "0s"]);
+    let new_msg = aws.encrypt(&provider, &k2, b"new");
+    assert!(aws.decrypts(&provider, &old_msg, b"old"));
+    let listed = aws.ok(&["keys", "list"]);
+    assert!(listed["keys"].as_array().unwrap().iter().any(|k| k["name"] == k2.as_str() && k["provider"] == provider.as_str()), "{listed}");
+    aws.ok(&["keys", "retire"]);
+    assert_eq!(aws.key_statuses(&provider), [(k2, "current".to_owned())]);
+    assert!(!aws.decrypts(&provider, &old_msg, b"old"));
+    assert!(aws.decrypts(&provider, &new_msg, b"new"));
 }

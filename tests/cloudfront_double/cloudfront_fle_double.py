@@ -11,7 +11,8 @@ key used by a profile, a profile used by a configuration, a configuration attach
 distribution cannot be deleted). Every other request is forwarded unchanged to an upstream moto
 server, which serves public keys and distributions; on the way the double also enforces IfMatch
 and changing ETags on distribution configs (moto ignores IfMatch and never changes the ETag) and
-records which FLE configuration each distribution uses.
+records which FLE configuration each distribution uses, and turns moto's HTTP 500 for a
+missing public key into CloudFront's 404 NoSuchPublicKey.
 
 WHY: moto has no FLE profile or configuration API (it answers 404), and LocalStack's free
 edition has no CloudFront at all. Without this double the real aws-sdk-cloudfront client and
@@ -392,8 +393,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                    % (cid, c["modified"], fle_config_xml(c["config"])))
 
     def guarded_proxy(self, method, path, body):
-        m = re.fullmatch(PREFIX + r"/public-key/([A-Z0-9]+)", path)
-        if m and method == "DELETE" and profile_uses_key(m.group(1)):
+        pk = re.fullmatch(PREFIX + r"/public-key/([A-Z0-9]+)", path)
+        if pk and method == "DELETE" and profile_uses_key(pk.group(1)):
             raise CfError(409, "PublicKeyInUse", "the public key is in use by a field-level encryption profile")
         m = re.fullmatch(PREFIX + r"/distribution/([A-Z0-9]+)/config", path)
         if m and method == "PUT":
@@ -412,7 +413,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 DIST_ETAGS[dist] = new_id("E")
                 headers["ETag"] = DIST_ETAGS[dist]
             return status, payload, headers
-        return self.proxy(method, path, body)
+        status, payload, headers = self.proxy(method, path, body)
+        if pk and method in ("GET", "DELETE") and status == 500:
+            # moto answers 500 for a public key it does not have; CloudFront answers 404 NoSuchPublicKey.
+            raise CfError(404, "NoSuchPublicKey", "the specified public key does not exist")
+        return status, payload, headers
 
     def proxy(self, method, path, body, if_match=None):
         req = urllib.request.Request(UPSTREAM + self.path, data=body if body else None, method=method)

@@ -1,6 +1,7 @@
 //! The AWS backend (`--backend aws`): CloudFront for public keys, FLE profiles and
-//! configurations and distribution attachment; Secrets Manager for the private keys, one secret
-//! per provider holding the keyring document of docs/keystore.md.
+//! configurations and distribution attachment; Secrets Manager (default) or SSM Parameter Store
+//! for the private keys, one secret / parameter per provider holding the keyring document of
+//! docs/keystore.md.
 //!
 //! The [`Backend`] trait is synchronous: this backend owns a current-thread tokio runtime and
 //! blocks on each SDK call. Credentials, region and endpoints come from the standard AWS chain
@@ -8,7 +9,9 @@
 //! through `crate::aws` (shared with `fle edge` and `fle api-keys`).
 
 mod convert;
+mod keyrings;
 mod secrets;
+mod ssm;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +33,18 @@ pub struct AwsOptions {
     pub secret_prefix: String,
     /// How long `configs attach` waits for the distribution to be Deployed.
     pub deploy_timeout: Duration,
+    /// Where private keys live.
+    pub private_key_store: PrivateKeyStore,
+}
+
+/// Where the AWS backend keeps the keyrings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrivateKeyStore {
+    /// One Secrets Manager secret per provider.
+    #[default]
+    SecretsManager,
+    /// One SSM Parameter Store SecureString (Advanced tier) per provider.
+    Ssm,
 }
 
 /// CloudFront + Secrets Manager.
@@ -37,7 +52,7 @@ pub struct AwsOptions {
 pub struct AwsBackend {
     rt: Arc<tokio::runtime::Runtime>,
     cf: CloudFront,
-    keyrings: secrets::SecretKeyrings,
+    keyrings: keyrings::KeyringStore,
     deploy_timeout: Duration,
 }
 
@@ -52,11 +67,18 @@ impl AwsBackend {
             .build()
             .map_err(|e| StoreError::Remote(format!("cannot start the async runtime: {e}")))?;
         let conf = rt.block_on(crate::aws::sdk_config(&crate::aws::AwsArgs { profile: opts.profile.clone(), region: opts.region.clone() }));
-        let keyrings = secrets::SecretKeyrings::new(
-            aws_sdk_secretsmanager::Client::new(&conf),
-            opts.secret_prefix.clone(),
-            opts.kms_key.clone(),
-        );
+        let keyrings = match opts.private_key_store {
+            PrivateKeyStore::SecretsManager => keyrings::KeyringStore::SecretsManager(secrets::SecretKeyrings::new(
+                aws_sdk_secretsmanager::Client::new(&conf),
+                opts.secret_prefix.clone(),
+                opts.kms_key.clone(),
+            )),
+            PrivateKeyStore::Ssm => keyrings::KeyringStore::Ssm(ssm::SsmKeyrings::new(
+                aws_sdk_ssm::Client::new(&conf),
+                &opts.secret_prefix,
+                opts.kms_key.clone(),
+            )),
+        };
         Ok(Self { rt: Arc::new(rt), cf: CloudFront::new(&conf), keyrings, deploy_timeout: opts.deploy_timeout })
     }
 
@@ -97,7 +119,10 @@ fn need<T>(v: Option<T>, what: &str) -> StoreResult<T> {
 
 impl Backend for AwsBackend {
     fn describe(&self) -> String {
-        "AWS (CloudFront and Secrets Manager)".to_owned()
+        match self.keyrings {
+            keyrings::KeyringStore::SecretsManager(_) => "AWS (CloudFront, Secrets Manager)".to_owned(),
+            keyrings::KeyringStore::Ssm(_) => "AWS (CloudFront, SSM Parameter Store)".to_owned(),
+        }
     }
 
     fn list_public_keys(&self) -> StoreResult<Vec<PublicKey>> {
@@ -105,7 +130,12 @@ impl Backend for AwsBackend {
             let list = self.cf.list_public_keys().send().await.map_err(|e| sdk_err("list public keys", &e))?;
             let mut out = Vec::new();
             for s in list.public_key_list().map(|l| l.items()).unwrap_or_default() {
-                let got = self.cf.get_public_key().id(s.id()).send().await.map_err(|e| sdk_err("get public key", &e))?;
+                let got = match self.cf.get_public_key().id(s.id()).send().await {
+                    Ok(g) => g,
+                    // Deleted between the list and the get: it is gone, not an error.
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_public_key()) => continue,
+                    Err(e) => return Err(sdk_err("get public key", &e)),
+                };
                 let pk = need(got.public_key(), "get public key")?;
                 out.push(PublicKey {
                     id: pk.id().to_owned(),
@@ -145,7 +175,11 @@ impl Backend for AwsBackend {
             let list = self.cf.list_field_level_encryption_profiles().send().await.map_err(|e| sdk_err("list profiles", &e))?;
             let mut out = Vec::new();
             for s in list.field_level_encryption_profile_list().map(|l| l.items()).unwrap_or_default() {
-                let got = self.cf.get_field_level_encryption_profile().id(s.id()).send().await.map_err(|e| sdk_err("get profile", &e))?;
+                let got = match self.cf.get_field_level_encryption_profile().id(s.id()).send().await {
+                    Ok(g) => g,
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_field_level_encryption_profile()) => continue,
+                    Err(e) => return Err(sdk_err("get profile", &e)),
+                };
                 out.push(profile_from(got.field_level_encryption_profile(), got.e_tag(), "get profile")?);
             }
             Ok(out)
@@ -202,7 +236,11 @@ impl Backend for AwsBackend {
             let list = self.cf.list_field_level_encryption_configs().send().await.map_err(|e| sdk_err("list configurations", &e))?;
             let mut out = Vec::new();
             for s in list.field_level_encryption_list().map(|l| l.items()).unwrap_or_default() {
-                let got = self.cf.get_field_level_encryption().id(s.id()).send().await.map_err(|e| sdk_err("get configuration", &e))?;
+                let got = match self.cf.get_field_level_encryption().id(s.id()).send().await {
+                    Ok(g) => g,
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_field_level_encryption_config()) => continue,
+                    Err(e) => return Err(sdk_err("get configuration", &e)),
+                };
                 out.push(config_from(got.field_level_encryption(), got.e_tag(), "get configuration")?);
             }
             Ok(out)
@@ -330,7 +368,7 @@ impl Backend for AwsBackend {
 
     fn load_keyring(&self, provider_id: &str) -> StoreResult<Keyring> {
         rules::provider_id(provider_id)?;
-        self.block(async { Ok(self.keyrings.load(provider_id).await?.0) })
+        self.block(self.keyrings.load(provider_id))
     }
 
     fn add_private_key(&self, provider_id: &str, entry: KeyEntry) -> StoreResult<()> {
@@ -394,7 +432,7 @@ impl Backend for AwsBackend {
 #[derive(Debug)]
 struct AwsRotation {
     rt: Arc<tokio::runtime::Runtime>,
-    keyrings: secrets::SecretKeyrings,
+    keyrings: keyrings::KeyringStore,
     provider: String,
     claim: crate::keystore::model::Claim,
 }

@@ -7,19 +7,15 @@
 //! read the same version only the first succeeds; the other gets `ResourceExistsException`,
 //! reads again and re-applies its change (or, for a rotation claim, finds the claim and stops).
 
-use std::time::{Duration, SystemTime};
-
 use aws_sdk_secretsmanager::Client;
 use zeroize::Zeroizing;
 
 use super::sdk_err;
-use crate::keystore::model::{Claim, Keyring, KEYRING_FORMAT};
+use crate::keystore::model::Keyring;
 use crate::keystore::{StoreError, StoreResult};
 
 /// Attempts of one read-modify-write before giving up on a busy secret.
 const CAS_ATTEMPTS: usize = 8;
-/// How long a rotation claim stays valid without its owner.
-const CLAIM_LEASE: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Clone)]
 pub struct SecretKeyrings {
@@ -36,23 +32,6 @@ enum Write {
 fn token_after(seed: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("fle-keyring-cas:{seed}").as_bytes());
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now() -> SystemTime {
-    SystemTime::now()
-}
-
-fn host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
-}
-
-/// Whether a claim can be ignored: expired, or made on this host by a process that is gone.
-fn stale(c: &Claim, at: SystemTime) -> bool {
-    let expired = humantime::parse_rfc3339(&c.expires).map(|t| t <= at).unwrap_or(true);
-    let mut parts = c.owner.splitn(3, ':');
-    let (h, pid) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-    let dead_here = h == host() && !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists();
-    expired || dead_here
 }
 
 impl SecretKeyrings {
@@ -75,16 +54,7 @@ impl SecretKeyrings {
             Err(e) => return Err(sdk_err("read keyring secret", &e)),
         };
         let text = Zeroizing::new(out.secret_string().unwrap_or_default().to_owned());
-        let ring: Keyring = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-            path: format!("secret {}", self.name(provider)),
-            detail: e.to_string(),
-        })?;
-        if ring.format != KEYRING_FORMAT || ring.provider_id != provider {
-            return Err(StoreError::Corrupt {
-                path: format!("secret {}", self.name(provider)),
-                detail: "unknown format or provider id does not match".into(),
-            });
-        }
+        let ring = super::keyrings::parse_keyring(&text, provider, &format!("secret {}", self.name(provider)))?;
         Ok((ring, out.version_id().map(str::to_owned)))
     }
 
@@ -138,39 +108,6 @@ impl SecretKeyrings {
             }
         }
         Err(StoreError::Busy(format!("keyring secret {} kept changing under us; retry", self.name(provider))))
-    }
-
-    /// Records a claim on rotating `profile`, or fails with Busy if a live claim exists.
-    pub async fn claim(&self, provider: &str, profile: &str) -> StoreResult<Claim> {
-        let mut nonce = [0u8; 6];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| StoreError::Remote("random number generator failed".into()))?;
-        let at = now();
-        let claim = Claim {
-            profile: profile.to_owned(),
-            owner: format!("{}:{}:{}", host(), std::process::id(), nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-            expires: humantime::format_rfc3339_seconds(at.checked_add(CLAIM_LEASE).unwrap_or(at)).to_string(),
-        };
-        self.change(provider, |ring| {
-            if let Some(other) = ring.claims.iter().find(|c| c.profile == profile && !stale(c, at)) {
-                return Err(StoreError::Busy(format!(
-                    "another `fle keys rotate` of profile {profile:?} is running ({}; claim valid until {}); wait for it and rerun",
-                    other.owner, other.expires
-                )));
-            }
-            ring.claims.retain(|c| c.profile != profile);
-            ring.claims.push(claim.clone());
-            Ok(())
-        })
-        .await?;
-        Ok(claim)
-    }
-
-    pub async fn release(&self, provider: &str, claim: &Claim) -> StoreResult<()> {
-        self.change(provider, |ring| {
-            ring.claims.retain(|c| c != claim);
-            Ok(())
-        })
-        .await
     }
 
     /// Providers with a keyring secret under the prefix.

@@ -159,12 +159,15 @@ pub struct StoreArgs {
     /// KMS key (id, ARN or alias) encrypting a provider's keyring secret when it is created.
     #[arg(long, value_name = "KEY", help_heading = "AWS backend")]
     pub kms_key: Option<String>,
-    /// Keyring secret name prefix; the secret of provider P is <PREFIX><P>.
+    /// Keyring name prefix: provider P's secret is <PREFIX><P>, its SSM parameter /<PREFIX><P>.
     #[arg(long, value_name = "PREFIX", default_value = "fle/keyring/", help_heading = "AWS backend")]
     pub secret_prefix: String,
     /// How long `configs attach` waits for the distribution to be Deployed (e.g. 20m).
     #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = humantime::parse_duration, help_heading = "AWS backend")]
     pub deploy_timeout: std::time::Duration,
+    /// Where the AWS backend keeps private keys (the prefix names the secret or parameter).
+    #[arg(long, value_enum, default_value_t = crate::backend::PrivateKeyStore::SecretsManager, help_heading = "AWS backend")]
+    pub private_key_store: crate::backend::PrivateKeyStore,
 }
 
 impl StoreArgs {
@@ -181,6 +184,7 @@ impl StoreArgs {
                 kms_key: self.kms_key.clone(),
                 secret_prefix: self.secret_prefix.clone(),
                 deploy_timeout: self.deploy_timeout,
+                private_key_store: self.private_key_store,
             })?)),
         }
     }
