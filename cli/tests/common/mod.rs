@@ -25,7 +25,8 @@ impl Store {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(FLE);
-        c.args(args).env("FLE_HOME", &self.root).env_remove("RUST_BACKTRACE");
+        // Help wraps to the terminal width: no terminal and a fixed width keep snapshots stable.
+        c.args(args).env("FLE_HOME", &self.root).env_remove("RUST_BACKTRACE").env("COLUMNS", "100").stdin(std::process::Stdio::null());
         c
     }
 
