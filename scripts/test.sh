@@ -62,6 +62,6 @@ step "edge handler: node --test (wasm handler vs fle edge sign, botocore verifie
 node --test edge-signer/handler/test/
 
 step "clippy (library lints)"
-cargo clippy --workspace --all-features --locked -- -D warnings
+cargo clippy --workspace --all-features --all-targets --locked -- -D warnings
 
 echo "all test suites passed" >&2

@@ -2,6 +2,8 @@
 //! every failure, no plaintext in any message, and the help text (snapshots in
 //! tests/snapshots/; regenerate with FLE_UPDATE_SNAPSHOTS=1).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use base64::Engine as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
