@@ -84,11 +84,13 @@ export function createSigner(wasmBytes, config = {}) {
         sessionToken: env.AWS_SESSION_TOKEN || undefined,
       };
     }
-    const input = encoder.encode(JSON.stringify(invocation));
-    const inPtr = alloc(input.length);
-    new Uint8Array(memory.buffer, inPtr, input.length).set(input);
+    const json = JSON.stringify(invocation);
+    // UTF-8 needs at most 3 bytes per UTF-16 unit: encode straight into module memory.
+    const capacity = json.length * 3;
+    const inPtr = alloc(capacity);
+    const { written } = encoder.encodeInto(json, new Uint8Array(memory.buffer, inPtr, capacity));
     // The module frees (and zeroes) the input buffer itself.
-    const packed = sign(inPtr, input.length);
+    const packed = sign(inPtr, capacity, written);
     const outPtr = Number(packed >> 32n);
     const outLen = Number(packed & 0xffffffffn);
     if (outPtr === 0) return { signed: false, refusal: 'internal error', result: internalError() };

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::event::{OriginRequestEvent, Request};
 use crate::sign::RequestPatch;
-use crate::sign::{sign_patch, sign_request, Credentials, Refusal, SigningParams};
+use crate::sign::{sign_input, sign_request, Credentials, Refusal, SigningParams};
 use crate::time::SigningTime;
 
 /// The service signed for when none is configured.
@@ -24,10 +24,10 @@ pub fn sign_event(event: &OriginRequestEvent, params: &SigningParams<'_>) -> Res
     }
 }
 
-/// [`sign_event`], returning only what changes in the request.
-fn sign_event_patch(event: &OriginRequestEvent, params: &SigningParams<'_>) -> Result<RequestPatch, Refusal> {
+/// The one request of a lite event, signed into a patch.
+fn sign_lite(event: &lite::Event<'_>, params: &SigningParams<'_>) -> Result<RequestPatch, Refusal> {
     match event.records.as_slice() {
-        [record] => sign_patch(&record.cf.request, params),
+        [record] => sign_input(&record.cf.request.input(), params),
         _ => Err(Refusal::MalformedEvent),
     }
 }
@@ -45,9 +45,13 @@ pub fn outcome_json(outcome: &Result<Request, Refusal>) -> Value {
     }
 }
 
+/// The wasm entry's input. The event is read through [`lite`] types: only what signing needs,
+/// borrowed from the input where possible, everything else skipped unbuffered (parsing the
+/// full [`OriginRequestEvent`] took twice as long, and the caller keeps the request anyway).
 #[derive(Deserialize)]
-struct Invocation {
-    event: OriginRequestEvent,
+struct Invocation<'a> {
+    #[serde(borrow)]
+    event: lite::Event<'a>,
     #[serde(default)]
     region: Option<String>,
     #[serde(default)]
@@ -58,6 +62,121 @@ struct Invocation {
     credentials: Option<CredentialsJson>,
     #[serde(rename = "payloadSha256", default)]
     payload_sha256: Option<String>,
+}
+
+/// Just the fields of an origin-request event that signing reads. Field names and required
+/// fields match [`crate::event`]; header values are checked for shape but not kept.
+mod lite {
+    use std::borrow::Cow;
+    use std::collections::BTreeMap;
+
+    use serde::de::IgnoredAny;
+    use serde::Deserialize;
+
+    use crate::sign::{BodyInput, OriginInput, SignInput};
+
+    #[derive(Deserialize)]
+    pub struct Event<'a> {
+        #[serde(rename = "Records", borrow)]
+        pub records: Vec<Record<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Record<'a> {
+        #[serde(borrow)]
+        pub cf: Cf<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Cf<'a> {
+        #[serde(borrow)]
+        pub request: Request<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Request<'a> {
+        #[serde(borrow)]
+        method: Cow<'a, str>,
+        #[serde(borrow)]
+        uri: Cow<'a, str>,
+        #[serde(borrow)]
+        querystring: Cow<'a, str>,
+        #[serde(borrow)]
+        headers: BTreeMap<Cow<'a, str>, Vec<HeaderShape>>,
+        #[serde(borrow, default)]
+        body: Option<Body<'a>>,
+        #[serde(borrow, default)]
+        origin: Option<Origin<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    struct HeaderShape {
+        #[serde(default)]
+        #[allow(dead_code)]
+        key: Option<IgnoredAny>,
+        #[allow(dead_code)]
+        value: IgnoredAny,
+    }
+
+    #[derive(Deserialize)]
+    struct HeaderValue<'a> {
+        #[serde(borrow)]
+        value: Cow<'a, str>,
+    }
+
+    #[derive(Deserialize)]
+    struct Body<'a> {
+        #[serde(rename = "inputTruncated", default)]
+        input_truncated: bool,
+        #[serde(borrow, default)]
+        encoding: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        data: Cow<'a, str>,
+    }
+
+    #[derive(Deserialize)]
+    struct Origin<'a> {
+        #[serde(borrow, default)]
+        custom: Option<Custom<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    struct Custom<'a> {
+        #[serde(rename = "domainName", borrow)]
+        domain_name: Cow<'a, str>,
+        #[serde(borrow, default)]
+        path: Cow<'a, str>,
+        #[serde(rename = "customHeaders", borrow, default)]
+        custom_headers: BTreeMap<Cow<'a, str>, Vec<HeaderValue<'a>>>,
+    }
+
+    impl<'a> Request<'a> {
+        pub fn input(&'a self) -> SignInput<'a> {
+            SignInput {
+                method: &self.method,
+                uri: &self.uri,
+                querystring: &self.querystring,
+                header_names: self.headers.keys().map(|k| k.as_ref()).collect(),
+                body: self.body.as_ref().map(|b| BodyInput {
+                    input_truncated: b.input_truncated,
+                    encoding: b.encoding.as_deref(),
+                    data: &b.data,
+                }),
+                origin: self.origin.as_ref().and_then(|o| o.custom.as_ref()).map(|c| OriginInput {
+                    domain_name: &c.domain_name,
+                    path: &c.path,
+                    custom_header_names: c.custom_headers.keys().map(|k| k.as_ref()).collect(),
+                    api_keys: c
+                        .custom_headers
+                        .get(crate::sign::API_KEY_HEADER)
+                        .into_iter()
+                        .flatten()
+                        .map(|h| h.value.as_ref())
+                        .collect(),
+                }),
+            }
+        }
+    }
 }
 
 #[derive(Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
@@ -93,12 +212,12 @@ pub fn invoke_json(input: &[u8]) -> Vec<u8> {
                     time,
                     payload_sha256: inv.payload_sha256.as_deref(),
                 };
-                sign_event_patch(&inv.event, &params)
+                sign_lite(&inv.event, &params)
             }
         },
     };
     let written = match &outcome {
-        Ok(patch) => serde_json::to_vec(&serde_json::json!({ "signed": true, "patch": patch })),
+        Ok(patch) => serde_json::to_vec(&Signed { signed: true, patch }),
         Err(refusal) => serde_json::to_vec(&Outcome {
             signed: false,
             refusal: Some(refusal.to_string()),
@@ -107,6 +226,12 @@ pub fn invoke_json(input: &[u8]) -> Vec<u8> {
     };
     // Serializing strings and maps cannot fail; an empty output reads as an error to the host.
     written.unwrap_or_default()
+}
+
+#[derive(serde::Serialize)]
+struct Signed<'a> {
+    signed: bool,
+    patch: &'a RequestPatch,
 }
 
 #[derive(serde::Serialize)]

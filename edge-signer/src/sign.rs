@@ -13,7 +13,7 @@ use crate::time::SigningTime;
 const SIGNER_HEADERS: [&str; 4] = ["authorization", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"];
 
 /// The origin custom header carrying the API Gateway API key: signed when present.
-const API_KEY_HEADER: &str = "x-api-key";
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 
 /// Region and service names go into the credential scope: keep them to what AWS uses.
 const MAX_SCOPE_PART: usize = 64;
@@ -166,7 +166,61 @@ pub fn sign_request(request: &Request, params: &SigningParams<'_>) -> Result<Req
 /// # Errors
 /// As [`sign_request`].
 pub fn sign_patch(request: &Request, params: &SigningParams<'_>) -> Result<RequestPatch, Refusal> {
-    let origin = request.origin.as_ref().and_then(|o| o.custom.as_ref()).ok_or(Refusal::MalformedEvent)?;
+    sign_input(&SignInput::from_request(request), params)
+}
+
+/// The parts of a request that signing reads, borrowed: from a [`Request`], or from the wasm
+/// entry's lighter parse that skips what signing does not need.
+#[derive(Debug)]
+pub(crate) struct SignInput<'a> {
+    pub method: &'a str,
+    pub uri: &'a str,
+    pub querystring: &'a str,
+    pub header_names: Vec<&'a str>,
+    pub body: Option<BodyInput<'a>>,
+    pub origin: Option<OriginInput<'a>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct BodyInput<'a> {
+    pub input_truncated: bool,
+    pub encoding: Option<&'a str>,
+    pub data: &'a str,
+}
+
+#[derive(Debug)]
+pub(crate) struct OriginInput<'a> {
+    pub domain_name: &'a str,
+    pub path: &'a str,
+    pub custom_header_names: Vec<&'a str>,
+    /// Values of the `x-api-key` origin custom header, in order.
+    pub api_keys: Vec<&'a str>,
+}
+
+impl<'a> SignInput<'a> {
+    fn from_request(request: &'a Request) -> Self {
+        Self {
+            method: &request.method,
+            uri: &request.uri,
+            querystring: &request.querystring,
+            header_names: request.headers.keys().map(String::as_str).collect(),
+            body: request.body.as_ref().map(|b| BodyInput {
+                input_truncated: b.input_truncated,
+                encoding: b.encoding.as_deref(),
+                data: &b.data,
+            }),
+            origin: request.origin.as_ref().and_then(|o| o.custom.as_ref()).map(|c| OriginInput {
+                domain_name: &c.domain_name,
+                path: &c.path,
+                custom_header_names: c.custom_headers.keys().map(String::as_str).collect(),
+                api_keys: c.custom_headers.get(API_KEY_HEADER).into_iter().flatten().map(|h| h.value.as_str()).collect(),
+            }),
+        }
+    }
+}
+
+pub(crate) fn sign_input(request: &SignInput<'_>, params: &SigningParams<'_>) -> Result<RequestPatch, Refusal> {
+    let origin = request.origin.as_ref().ok_or(Refusal::MalformedEvent)?;
     let domain = origin.domain_name.to_ascii_lowercase();
     if domain.is_empty() || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
         return Err(Refusal::MalformedEvent);
@@ -184,7 +238,7 @@ pub fn sign_patch(request: &Request, params: &SigningParams<'_>) -> Result<Reque
         return Err(if path.starts_with('/') { Refusal::DotSegment } else { Refusal::MalformedEvent });
     }
 
-    let payload_sha256 = payload_sha256(request, params.payload_sha256)?;
+    let payload_sha256 = payload_sha256(request.body.as_ref(), params.payload_sha256)?;
     let credentials = params.credentials.ok_or(Refusal::MissingCredentials)?;
 
     let amz_date = params.time.amz_date();
@@ -196,14 +250,13 @@ pub fn sign_patch(request: &Request, params: &SigningParams<'_>) -> Result<Reque
     if let Some(token) = &credentials.session_token {
         to_sign.push(("x-amz-security-token".into(), token.to_string()));
     }
-    let custom_headers = &origin.custom_headers;
-    for entry in custom_headers.get(API_KEY_HEADER).into_iter().flatten() {
-        to_sign.push((API_KEY_HEADER.into(), entry.value.clone()));
+    for value in &origin.api_keys {
+        to_sign.push((API_KEY_HEADER.into(), (*value).to_string()));
     }
 
-    let query = sigv4::canonical_query(&request.querystring);
+    let query = sigv4::canonical_query(request.querystring);
     let canonical = sigv4::canonical_request(&CanonicalInput {
-        method: &request.method,
+        method: request.method,
         path: &path,
         query: &query,
         headers: &to_sign,
@@ -216,12 +269,10 @@ pub fn sign_patch(request: &Request, params: &SigningParams<'_>) -> Result<Reque
     let signature = sigv4::signature(&key, &string_to_sign);
 
     let remove_headers = request
-        .headers
-        .keys()
-        .filter(|name| {
-            SIGNER_HEADERS.contains(&name.as_str()) || custom_headers.contains_key(name.as_str())
-        })
-        .cloned()
+        .header_names
+        .iter()
+        .filter(|name| SIGNER_HEADERS.contains(name) || origin.custom_header_names.contains(name))
+        .map(|name| (*name).to_string())
         .collect();
     let mut set = Headers::new();
     set.insert("host".into(), vec![Header::new("Host", domain)]);
@@ -284,8 +335,8 @@ fn cached_signing_key(secret: &str, time: SigningTime, region: &str, service: &s
 }
 
 /// The payload hash: the caller's, or SHA-256 of the decoded `body.data`.
-fn payload_sha256(request: &Request, given: Option<&str>) -> Result<String, Refusal> {
-    let Some(body) = &request.body else {
+fn payload_sha256(body: Option<&BodyInput<'_>>, given: Option<&str>) -> Result<String, Refusal> {
+    let Some(body) = body else {
         return Ok(sigv4::EMPTY_PAYLOAD_SHA256.to_string());
     };
     if body.input_truncated {
@@ -294,7 +345,7 @@ fn payload_sha256(request: &Request, given: Option<&str>) -> Result<String, Refu
     if let Some(hash) = given {
         return if sigv4::is_sha256_hex(hash) { Ok(hash.to_string()) } else { Err(Refusal::MalformedEvent) };
     }
-    match body.encoding.as_deref() {
+    match body.encoding {
         // Hash the decoded bytes themselves: a detour through a UTF-8 string would change them.
         Some("base64") | None => base64::engine::general_purpose::STANDARD
             .decode(body.data.as_bytes())

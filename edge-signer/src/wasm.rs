@@ -1,9 +1,10 @@
 //! Plain exported functions for the Node handler (no wasm-bindgen): the host copies the
 //! invocation JSON into memory it got from `alloc`, calls `sign`, reads the result and frees it.
 //!
-//! Memory contract: `alloc(n)` returns a buffer of exactly `n` bytes; `sign(ptr, n)` takes
-//! ownership of that buffer and returns `(out_ptr << 32) | out_len` of a new buffer the host
-//! must release with `dealloc(out_ptr, out_len)`.
+//! Memory contract: `alloc(n)` returns a buffer of exactly `n` bytes; `sign(ptr, n, len)`
+//! takes ownership of that buffer (the input is its first `len` bytes, so the host can encode
+//! straight into it) and returns `(out_ptr << 32) | out_len` of a new buffer the host must
+//! release with `dealloc(out_ptr, out_len)`.
 
 // Exported symbols and raw-pointer ownership transfer across the wasm boundary are unsafe by
 // nature; everything else in the crate stays safe.
@@ -28,15 +29,16 @@ pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: usize) {
     drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, len)) });
 }
 
-/// Signs one invocation (see [`crate::invoke_json`]); frees the input buffer.
+/// Signs one invocation (see [`crate::invoke_json`]) held in the first `len` bytes of a buffer
+/// of `capacity` bytes from `alloc`; frees (and zeroes) that buffer.
 ///
 /// # Safety
-/// `ptr`/`len` must be a buffer from `alloc`, filled by the host, not used after this call.
+/// `ptr`/`capacity` must be a buffer from `alloc`, not used after this call.
 #[no_mangle]
-pub unsafe extern "C" fn sign(ptr: *mut u8, len: usize) -> u64 {
+pub unsafe extern "C" fn sign(ptr: *mut u8, capacity: usize, len: usize) -> u64 {
     // SAFETY: as for `dealloc`; the zeroizing drop clears the credentials it carried.
-    let input = zeroize::Zeroizing::new(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, len)) });
-    let mut out = crate::invoke_json(&input).into_boxed_slice();
+    let buffer = zeroize::Zeroizing::new(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, capacity)) });
+    let mut out = crate::invoke_json(buffer.get(..len).unwrap_or_default()).into_boxed_slice();
     let (out_ptr, out_len) = (out.as_mut_ptr(), out.len());
     core::mem::forget(out);
     // wasm32 addresses and lengths fit in 32 bits; 0 tells the host something went wrong.
