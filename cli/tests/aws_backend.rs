@@ -262,9 +262,21 @@ fn aws_keys_profiles_configs_end_to_end() {
     aws.ok(&["configs", "attach", "--detach", "--distribution", &dist]);
     aws.ok(&["configs", "delete", &cid]);
 
+    // Dry runs against AWS write nothing: same secret version, same profile ETag.
+    let k2 = aws.name("k2");
+    let (_, version) = aws.secret(&provider);
+    let before = aws.ok(&["profiles", "show", &profile]);
+    let plan = aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--dry-run"]);
+    assert_eq!(plan["dryRun"], true);
+    aws.ok(&["keys", "generate", "--name", &aws.name("k9"), "--provider", &provider, "--dry-run"]);
+    aws.ok(&["profiles", "update", &profile, "--field", "zip", "--dry-run"]);
+    assert_eq!(aws.secret(&provider).1, version);
+    assert_eq!(aws.ok(&["profiles", "show", &profile]), before);
+    let listed = aws.ok(&["keys", "list"]);
+    assert!(!listed["keys"].as_array().unwrap().iter().any(|k| k["name"] == aws.name("k9").as_str() || k["name"] == k2.as_str()));
+
     // Rotation and retirement; messages under both keys decrypt until the old one retires.
     let old_msg = aws.encrypt(&provider, &k1, b"4111");
-    let k2 = aws.name("k2");
     let r = aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--grace", "0s"]);
     assert_eq!(r["oldKey"], k1.as_str());
     assert_eq!(aws.profile_key(&profile), k2);
