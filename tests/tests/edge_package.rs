@@ -95,7 +95,8 @@ fn package_unzips_runs_and_matches_native() {
         .unwrap();
     assert!(native.status.success(), "{}", String::from_utf8_lossy(&native.stderr));
     let native: Value = serde_json::from_slice(&native.stdout).unwrap();
-    assert!(from_zip["headers"]["authorization"][0]["value"].as_str().unwrap().contains("Signature="));
+    let auth = from_zip["headers"]["authorization"][0]["value"].as_str().unwrap_or_default();
+    assert!(auth.contains("Signature="), "the packaged handler did not sign: {from_zip}");
     assert_eq!(from_zip, native);
     let _ = std::fs::remove_dir_all(&dir);
 }
