@@ -217,3 +217,15 @@ fn rotation_errors_name_the_step_and_what_to_do() {
     assert!(err.contains("key \"k2\" already exists") && err.contains("nothing was changed"), "{err}");
     assert_eq!(before, s.files());
 }
+
+#[test]
+fn concurrent_retires_converge() {
+    let s = Store::with_profile();
+    s.ok(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--grace", "0s"]);
+    let children: Vec<_> = (0..4).map(|_| s.cmd(&["keys", "retire"]).stdout(Stdio::null()).spawn().unwrap()).collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    assert_eq!(key_names(&s, "prov"), [("k2".into(), "current".into())]);
+    assert_eq!(public_names(&s), ["k2"]);
+}

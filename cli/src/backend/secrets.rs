@@ -115,7 +115,18 @@ impl SecretKeyrings {
         let mut out = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            let page = self.sm.list_secrets().set_next_token(next.clone()).send().await.map_err(|e| sdk_err("list secrets", &e))?;
+            let by_prefix = aws_sdk_secretsmanager::types::Filter::builder()
+                .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
+                .values(&self.prefix)
+                .build();
+            let page = self
+                .sm
+                .list_secrets()
+                .filters(by_prefix)
+                .set_next_token(next.clone())
+                .send()
+                .await
+                .map_err(|e| sdk_err("list secrets", &e))?;
             for s in page.secret_list() {
                 if let Some(p) = s.name().and_then(|n| n.strip_prefix(&self.prefix)) {
                     out.push(p.replace('.', ":"));

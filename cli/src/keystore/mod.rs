@@ -43,6 +43,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The object does not exist (locally, or CloudFront / Secrets Manager said `NoSuch…`).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Self::NotFound { .. } => true,
+            Self::Refused { code, .. } => code.starts_with("NoSuch") || code == "ResourceNotFoundException",
+            _ => false,
+        }
+    }
+
     /// Refusals are a clean "no" (exit 1); malformed input and I/O are exit 2.
     pub fn is_refusal(&self) -> bool {
         matches!(

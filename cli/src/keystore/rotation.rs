@@ -479,7 +479,7 @@ pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<
                 continue;
             }
             if key.status != KeyStatus::Retiring {
-                b.set_key_status(
+                let marked = b.set_key_status(
                     &provider,
                     &[StatusChange {
                         key_name: key.key_name.clone(),
@@ -487,15 +487,30 @@ pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<
                         retire_after: key.retire_after.clone(),
                         rotation: None,
                     }],
-                )
-                .map_err(step_err(&RETIRE_STEPS, 1))?;
+                );
+                match marked {
+                    // Gone meanwhile: a concurrent `fle keys retire` finished it.
+                    Err(e) if e.is_not_found() => {
+                        items.push(RetireItem { key_name: key.key_name.clone(), provider: provider.clone(), outcome: "retired", reason: None });
+                        continue;
+                    }
+                    Err(e) => return Err(step_err(&RETIRE_STEPS, 1)(e)),
+                    Ok(()) => {}
+                }
                 after(1);
             }
+            // A concurrent `fle keys retire` may have removed either already: that is converged.
             if let Some(pk) = pk {
-                b.delete_public_key(&pk.id, &pk.etag).map_err(step_err(&RETIRE_STEPS, 2))?;
+                match b.delete_public_key(&pk.id, &pk.etag) {
+                    Err(e) if !e.is_not_found() => return Err(step_err(&RETIRE_STEPS, 2)(e)),
+                    _ => {}
+                }
                 after(2);
             }
-            b.remove_private_key(&provider, &key.key_name).map_err(step_err(&RETIRE_STEPS, 3))?;
+            match b.remove_private_key(&provider, &key.key_name) {
+                Err(e) if !e.is_not_found() => return Err(step_err(&RETIRE_STEPS, 3)(e)),
+                _ => {}
+            }
             after(3);
             items.push(RetireItem { key_name: key.key_name.clone(), provider: provider.clone(), outcome: "retired", reason: None });
         }
