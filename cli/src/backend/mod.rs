@@ -16,7 +16,7 @@ mod ssm;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::Client as CloudFront;
 
 use crate::keystore::model::{Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey, PublicKeyConfig};
@@ -109,8 +109,21 @@ where
     } else if !code.is_empty() {
         StoreError::Invalid(format!("{what}: AWS answered {code}: {message}"))
     } else {
-        StoreError::Remote(format!("{what}: {}", DisplayErrorContext(e)))
+        StoreError::Remote(format!("{what}: {}", chain(e)))
     }
+}
+
+/// The error and its causes, `Display` only. Not `DisplayErrorContext`: that appends the raw
+/// HTTP response, which for Secrets Manager or SSM could carry key material.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
 }
 
 fn need<T>(v: Option<T>, what: &str) -> StoreResult<T> {
