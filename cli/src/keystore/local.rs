@@ -353,6 +353,17 @@ impl Backend for LocalStore {
                     if !state.configs.iter().any(|c| c.id == id) {
                         return Err(StoreError::NotFound { kind: "configuration", id: id.to_owned() });
                     }
+                    let mut dists: Vec<&str> =
+                        state.attachments.iter().filter(|a| a.config_id == id).map(|a| a.distribution_id.as_str()).collect();
+                    dists.push(distribution_id);
+                    dists.sort_unstable();
+                    dists.dedup();
+                    if dists.len() > rules::MAX_DISTRIBUTIONS_PER_CONFIG {
+                        return Err(StoreError::LimitExceeded {
+                            kind: "distributions for one configuration",
+                            limit: rules::MAX_DISTRIBUTIONS_PER_CONFIG,
+                        });
+                    }
                     let a = Attachment { distribution_id: distribution_id.to_owned(), path_pattern: path_pattern.to_owned(), config_id: id.to_owned() };
                     state.attachments.push(a.clone());
                     Ok(a)
@@ -609,5 +620,36 @@ mod tests {
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert!(s.create_public_key(&key_cfg("k", &public_pem())).is_err());
         assert_eq!(std::fs::read(s.state_path()).unwrap(), b"{not json");
+    }
+
+    #[test]
+    fn twenty_distributions_per_configuration() {
+        let (_d, s) = store();
+        let k = s.create_public_key(&key_cfg("k1", &public_pem())).unwrap();
+        let p = s.create_profile(&profile_cfg("p1", &k.id, &["card"])).unwrap();
+        let c = s.create_config(&config_body("c1", &p.id)).unwrap();
+        for i in 0..20 {
+            s.attach_config(&format!("E{i}"), "*", Some(&c.id)).unwrap();
+        }
+        // A second behavior of an attached distribution is not another distribution.
+        s.attach_config("E0", "/api/*", Some(&c.id)).unwrap();
+        let err = s.attach_config("E20", "*", Some(&c.id)).unwrap_err();
+        assert!(matches!(err, StoreError::LimitExceeded { limit: 20, .. }), "{err}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_files_are_errors_not_panics(state in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+                                                 ring in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let (_d, s) = store();
+            s.ensure_dirs().unwrap();
+            std::fs::write(s.state_path(), &state).unwrap();
+            std::fs::write(s.keyring_path("prov").unwrap(), &ring).unwrap();
+            let _ = s.list_public_keys();
+            let _ = s.list_profiles();
+            let _ = s.load_keyring("prov");
+            let _ = s.list_providers();
+        }
     }
 }

@@ -13,6 +13,8 @@ pub const MAX_PROFILES: usize = 10;
 pub const MAX_CONFIGS: usize = 10;
 /// Fields one profile may encrypt.
 pub const MAX_FIELDS_PER_PROFILE: usize = 10;
+/// Distributions one configuration may be associated with.
+pub const MAX_DISTRIBUTIONS_PER_CONFIG: usize = 20;
 /// `fle-profile` query-argument mappings per configuration.
 pub const MAX_QUERY_ARG_PROFILES: usize = 5;
 /// Names, provider ids, field patterns and comments.
