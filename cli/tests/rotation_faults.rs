@@ -111,7 +111,13 @@ fn interrupted_after_step_5_is_complete() {
     assert_eq!(out.status.code(), Some(KILLED));
     assert_eq!(key_names(&s, "prov"), [("k1".into(), "previous".into()), ("k2".into(), "current".into())]);
     assert_eq!(s.profile_key_name("checkout"), "k2");
-    // Nothing pending: a dry run plans a fresh rotation from k2.
+    // The same command again is a no-op that reports the finished rotation.
+    let again = s.json(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2"]);
+    assert_eq!(again["resumed"], true);
+    assert_eq!(again["oldKey"], "k1");
+    assert!(again["steps"].as_array().unwrap().iter().all(|x| x["outcome"] == "already done"), "{again}");
+    assert_eq!(key_names(&s, "prov"), [("k1".into(), "previous".into()), ("k2".into(), "current".into())]);
+    // Nothing pending: a dry run with another name plans a fresh rotation from k2.
     let plan = s.json(&["keys", "rotate", "--profile", "checkout", "--dry-run", "--new-key-name", "k3"]);
     assert_eq!(plan["oldKey"], "k2");
     assert_eq!(plan["resumed"], false);
@@ -228,4 +234,46 @@ fn concurrent_retires_converge() {
     }
     assert_eq!(key_names(&s, "prov"), [("k2".into(), "current".into())]);
     assert_eq!(public_names(&s), ["k2"]);
+}
+
+/// SIGKILL at arbitrary moments (not only between steps): after each kill the keystore must
+/// hold a private key for every public key and for the profile's key, the last message must
+/// still decrypt, and a rerun must finish the rotation.
+#[test]
+fn sigkill_at_any_moment_then_rerun_converges() {
+    let s = Store::with_profile();
+    let mut current = "k1".to_owned();
+    for round in 0..12u64 {
+        let msg = encrypt_for(&s, "prov", &current, b"card");
+        let next = format!("r{round}");
+        let mut child = s
+            .cmd(&["keys", "rotate", "--profile", "checkout", "--new-key-name", &next, "--grace", "0s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(round * 25));
+        let _ = child.kill();
+        let _ = child.wait();
+
+        // Invariants right after the kill.
+        let privates: Vec<String> = key_names(&s, "prov").into_iter().map(|(n, _)| n).collect();
+        for public in public_names(&s) {
+            assert!(privates.contains(&public), "round {round}: public key {public} without its private key");
+        }
+        let on = s.profile_key_name("checkout");
+        assert!(privates.contains(&on), "round {round}: profile on {on} without its private key");
+        assert!(decrypts(&s, &msg, b"card"), "round {round}: a message under {current} no longer decrypts");
+
+        // Rerun converges: the profile ends on `next`, and the old key is previous.
+        s.ok(&["keys", "rotate", "--profile", "checkout", "--new-key-name", &next, "--grace", "0s"]);
+        assert_eq!(s.profile_key_name("checkout"), next, "round {round}");
+        let statuses = key_names(&s, "prov");
+        assert!(statuses.contains(&(next.clone(), "current".to_owned())), "round {round}: {statuses:?}");
+        assert!(statuses.contains(&(current.clone(), "previous".to_owned())), "round {round}: {statuses:?}");
+        assert!(decrypts(&s, &msg, b"card"), "round {round}");
+        // Keep under the 10-key quota.
+        s.ok(&["keys", "retire"]);
+        current = next;
+    }
 }

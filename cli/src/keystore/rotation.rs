@@ -270,6 +270,32 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>) ->
             record(&mut steps, &ROTATE_STEPS, 2, "already done");
             (p.key_name.clone(), old, Some(p.private_key_pem.clone()), true)
         }
+        None if req.new_key_name.as_deref() == Some(current.config.name.as_str())
+            && ring.get(&current.config.name).is_some_and(|k| k.status == KeyStatus::Current) =>
+        {
+            // The same command already ran to the end (e.g. killed after step 5): nothing to do.
+            for step in 1..=5 {
+                record(&mut steps, &ROTATE_STEPS, step, "already done");
+            }
+            let old = ring
+                .keys
+                .iter()
+                .filter(|k| k.status == KeyStatus::Previous)
+                .max_by(|a, b| a.created.cmp(&b.created))
+                .map(|k| (k.key_name.clone(), k.retire_after.clone().unwrap_or_default()));
+            let (old_key, retire_after) = old.unwrap_or_default();
+            return Ok(RotateReport {
+                profile: req.profile.into(),
+                provider,
+                old_key,
+                new_key: current.config.name.clone(),
+                public_key_id: Some(current.id.clone()),
+                retire_after,
+                resumed: true,
+                dry_run: req.dry_run,
+                steps,
+            });
+        }
         None => {
             let name = match &req.new_key_name {
                 Some(n) => n.clone(),
