@@ -78,3 +78,82 @@ pub async fn wait_deployed(
         tokio::time::sleep(poll.min(timeout.saturating_sub(elapsed)).max(Duration::from_millis(10))).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::net::TcpListener;
+
+    /// A one-route CloudFront stand-in: answers every GetDistribution with the next status
+    /// (the last one repeats), over keep-alive connections.
+    fn stub(statuses: Vec<&'static str>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = calls.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    let mut got = false;
+                    while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                        got = true;
+                        if line == "\r\n" {
+                            break;
+                        }
+                        line.clear();
+                    }
+                    if !got {
+                        break;
+                    }
+                    let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let status = statuses[n.min(statuses.len() - 1)];
+                    let body = format!(
+                        "<?xml version=\"1.0\"?><Distribution xmlns=\"http://cloudfront.amazonaws.com/doc/2020-05-31/\">\
+                         <Id>E1</Id><Status>{status}</Status></Distribution>"
+                    );
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nETag: E1\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body.as_bytes())).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        (url, calls)
+    }
+
+    fn client(url: &str) -> aws_sdk_cloudfront::Client {
+        let conf = aws_sdk_cloudfront::Config::builder()
+            .behavior_version(aws_sdk_cloudfront::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudfront::config::Credentials::new("AKID", "secret", None, None, "test"))
+            .endpoint_url(url)
+            .build();
+        aws_sdk_cloudfront::Client::from_conf(conf)
+    }
+
+    #[test]
+    fn waits_through_in_progress_until_deployed() {
+        let (url, calls) = stub(vec!["InProgress", "InProgress", "Deployed"]);
+        let rt = runtime().unwrap();
+        rt.block_on(wait_deployed(&client(&url), "E1", Duration::from_secs(20), Duration::from_millis(10))).unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn gives_up_after_the_timeout() {
+        let (url, calls) = stub(vec!["InProgress"]);
+        let rt = runtime().unwrap();
+        let err = rt
+            .block_on(wait_deployed(&client(&url), "E1", Duration::from_millis(300), Duration::from_millis(50)))
+            .unwrap_err();
+        assert!(err.to_string().contains("still \"InProgress\""), "{err}");
+        assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    }
+}
