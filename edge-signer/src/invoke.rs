@@ -1,5 +1,6 @@
-//! The JSON contract shared by the wasm module and `fle edge sign`, so both return the same
-//! object for the same input.
+//! The JSON entry of the wasm module ([`invoke_json`]) and the typed entry `fle edge sign`
+//! uses ([`sign_event`], [`outcome_json`]). They give the same answer for the same event: the
+//! wasm side as a patch the handler applies, the native side as the whole request.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
