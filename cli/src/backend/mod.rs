@@ -139,25 +139,45 @@ impl Backend for AwsBackend {
     }
 
     fn list_public_keys(&self) -> StoreResult<Vec<PublicKey>> {
+        // The summaries carry everything but the ETag and caller reference: no get per key.
         self.block(async {
-            let list = self.cf.list_public_keys().send().await.map_err(|e| sdk_err("list public keys", &e))?;
             let mut out = Vec::new();
-            for s in list.public_key_list().map(|l| l.items()).unwrap_or_default() {
-                let got = match self.cf.get_public_key().id(s.id()).send().await {
-                    Ok(g) => g,
-                    // Deleted between the list and the get: it is gone, not an error.
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_public_key()) => continue,
-                    Err(e) => return Err(sdk_err("get public key", &e)),
-                };
-                let pk = need(got.public_key(), "get public key")?;
-                out.push(PublicKey {
-                    id: pk.id().to_owned(),
-                    created_time: convert::time(pk.created_time()),
-                    etag: need(got.e_tag(), "get public key ETag")?.to_owned(),
-                    config: convert::public_key_config_from_cf(need(pk.public_key_config(), "public key config")?),
-                });
+            let mut marker: Option<String> = None;
+            loop {
+                let list = self.cf.list_public_keys().set_marker(marker.clone()).send().await.map_err(|e| sdk_err("list public keys", &e))?;
+                let Some(l) = list.public_key_list() else { break };
+                for s in l.items() {
+                    out.push(PublicKey {
+                        id: s.id().to_owned(),
+                        created_time: convert::time(s.created_time()),
+                        etag: String::new(),
+                        config: PublicKeyConfig {
+                            caller_reference: String::new(),
+                            name: s.name().to_owned(),
+                            encoded_key: s.encoded_key().to_owned(),
+                            comment: s.comment().unwrap_or_default().to_owned(),
+                        },
+                    });
+                }
+                marker = l.next_marker().filter(|m| !m.is_empty()).map(str::to_owned);
+                if marker.is_none() {
+                    break;
+                }
             }
             Ok(out)
+        })
+    }
+
+    fn get_public_key(&self, id: &str) -> StoreResult<PublicKey> {
+        self.block(async {
+            let got = self.cf.get_public_key().id(id).send().await.map_err(|e| sdk_err("get public key", &e))?;
+            let pk = need(got.public_key(), "get public key")?;
+            Ok(PublicKey {
+                id: pk.id().to_owned(),
+                created_time: convert::time(pk.created_time()),
+                etag: need(got.e_tag(), "get public key ETag")?.to_owned(),
+                config: convert::public_key_config_from_cf(need(pk.public_key_config(), "public key config")?),
+            })
         })
     }
 

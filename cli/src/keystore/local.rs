@@ -215,6 +215,14 @@ impl Backend for LocalStore {
         Ok(self.read_state()?.public_keys)
     }
 
+    fn get_public_key(&self, id: &str) -> StoreResult<PublicKey> {
+        self.read_state()?
+            .public_keys
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or_else(|| StoreError::NotFound { kind: "public key", id: id.to_owned() })
+    }
+
     fn create_public_key(&self, cfg: &PublicKeyConfig) -> StoreResult<PublicKey> {
         rules::public_key_config(cfg)?;
         self.change(|state| {

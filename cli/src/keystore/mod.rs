@@ -86,7 +86,10 @@ pub trait Backend {
     /// Human description for messages, e.g. "local keystore ./.fle".
     fn describe(&self) -> String;
 
+    /// Every public key. `etag` (and on AWS `caller_reference`) may be empty: listing does not
+    /// return them; use [`Backend::get_public_key`] before an IfMatch.
     fn list_public_keys(&self) -> StoreResult<Vec<PublicKey>>;
+    fn get_public_key(&self, id: &str) -> StoreResult<PublicKey>;
     fn create_public_key(&self, cfg: &PublicKeyConfig) -> StoreResult<PublicKey>;
     fn delete_public_key(&self, id: &str, if_match: &str) -> StoreResult<()>;
 

@@ -527,7 +527,8 @@ pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<
             }
             // A concurrent `fle keys retire` may have removed either already: that is converged.
             if let Some(pk) = pk {
-                match b.delete_public_key(&pk.id, &pk.etag) {
+                let deleted = b.get_public_key(&pk.id).and_then(|fresh| b.delete_public_key(&fresh.id, &fresh.etag));
+                match deleted {
                     Err(e) if !e.is_not_found() => return Err(step_err(&RETIRE_STEPS, 2)(e)),
                     _ => {}
                 }
