@@ -277,3 +277,27 @@ fn sigkill_at_any_moment_then_rerun_converges() {
         current = next;
     }
 }
+
+#[test]
+fn switch_delay_keeps_the_profile_on_the_old_key_until_it_passes() {
+    let s = Store::with_profile();
+    let start = Instant::now();
+    let child = s
+        .cmd(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--switch-delay", "3s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While it waits: the new private key and public key exist, the profile is still on k1.
+    while public_names(&s).len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(20), "step 3 never happened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(s.profile_key_name("checkout"), "k1");
+    assert_eq!(key_names(&s, "prov"), [("k1".into(), "current".into()), ("k2".into(), "pending".into())]);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(start.elapsed() >= Duration::from_secs(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("before switching the profile"));
+    assert_eq!(s.profile_key_name("checkout"), "k2");
+}

@@ -41,7 +41,8 @@ enum Command {
 const ROTATE_ABOUT: &str = "Move a profile onto a new key without breaking traffic.
 
 Steps: 1 generate the new pair; 2 store the new private key (as `pending`) where backends load
-it; 3 upload the new public key; 4 point the profile at it (IfMatch on its ETag); 5 mark the old
+it; 3 upload the new public key; 4 point the profile at it (IfMatch on its ETag; after
+--switch-delay since step 2, if given); 5 mark the old
 key `previous` with retire-after = now + grace. If a run is interrupted, run the same command
 again: it finds the pending key and continues (with the same --new-key-name, a rerun after the
 end is a no-op). Two rotations of one profile never run at once:
@@ -109,9 +110,14 @@ struct RotateArgs {
     /// How long the old key keeps decrypting after the switch (e.g. 24h, 90m, 7d).
     #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
     grace: Duration,
-    /// Name of the new key [default: <profile>-<UTC time>].
+    /// Name of the new key [default: <profile>-<UTC time>]. With a fixed name, rerunning a
+    /// finished rotation is a no-op.
     #[arg(long)]
     new_key_name: Option<String>,
+    /// Wait at least this long between storing the new private key (step 2) and switching the
+    /// profile (step 4): set it to your backends' keyring reload interval (e.g. 5m).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    switch_delay: Duration,
     /// Print the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -402,9 +408,24 @@ fn rotate(a: RotateArgs) -> CmdResult {
         grace: a.grace,
         now: SystemTime::now(),
         new_key_name: a.new_key_name.clone(),
+        switch_delay: a.switch_delay,
         dry_run: a.dry_run,
     };
-    let report = rotation::rotate(b.as_ref(), &req, &mut hook).map_err(|e| {
+    let mut wait_until = |at: SystemTime| {
+        let mut last_report: Option<SystemTime> = None;
+        while let Ok(left) = at.duration_since(SystemTime::now()) {
+            let due = last_report.is_none_or(|t| t.elapsed().is_ok_and(|e| e >= Duration::from_secs(10)));
+            if due {
+                eprintln!(
+                    "fle: new private key stored; waiting {}s before switching the profile (--switch-delay)",
+                    left.as_secs().max(1)
+                );
+                last_report = Some(SystemTime::now());
+            }
+            std::thread::sleep(left.min(Duration::from_millis(500)));
+        }
+    };
+    let report = rotation::rotate(b.as_ref(), &req, &mut hook, &mut wait_until).map_err(|e| {
         let hint = if e.number >= 2 {
             format!("the new private key is stored; fix the cause and rerun `fle keys rotate --profile {}` to continue", a.profile)
         } else {

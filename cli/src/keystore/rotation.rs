@@ -6,7 +6,8 @@
 //! 2. store the new private key as `pending`, noting the profile and the key it replaces: from
 //!    here on the decrypting backends can load it, before CloudFront can encrypt with it;
 //! 3. upload the public key (a rerun derives it again from the stored private key);
-//! 4. point the profile at it, with IfMatch on the ETag read before step 1;
+//! 4. point the profile at it, with IfMatch on the ETag read before step 1 (first waiting, if
+//!    asked, until `switch_delay` has passed since step 2, for backends that reload periodically);
 //! 5. mark the old key `previous` with retire-after = now + grace, the new one `current`.
 //!
 //! A rerun finds the `pending` key of step 2 and continues at the first step not yet done, so
@@ -228,14 +229,20 @@ pub struct RotateRequest<'a> {
     pub now: SystemTime,
     /// Name of the new key; default `<profile>-<UTC time>`.
     pub new_key_name: Option<String>,
+    /// Minimum time between storing the new private key (step 2) and switching the profile
+    /// (step 4), so decrypting backends that reload their keyring periodically have it first.
+    pub switch_delay: Duration,
     pub dry_run: bool,
 }
+
+/// Called before step 4 with the earliest time the profile may switch; returns when it is reached.
+pub type WaitUntil<'a> = &'a mut dyn FnMut(SystemTime);
 
 /// Rotates the key of a one-entity profile (see the module docs for the steps).
 ///
 /// # Errors
 /// [`StepError`] naming the failed step; step 0 is the preparation (claim, reads, checks).
-pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>) -> Result<RotateReport, StepError> {
+pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wait_until: WaitUntil<'_>) -> Result<RotateReport, StepError> {
     let prep = step_err(&ROTATE_STEPS, 0);
     let _claim = if req.dry_run { None } else { Some(b.claim_rotation(req.profile).map_err(&prep)?) };
     let profile = profile_by_name(b, req.profile).map_err(&prep)?;
@@ -263,12 +270,13 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>) ->
         .find(|k| k.status == KeyStatus::Pending && k.rotation.as_ref().is_some_and(|r| r.profile == req.profile));
 
     let mut steps = Vec::new();
-    let (new_name, old_name, stored, resumed) = match pending {
+    let (new_name, old_name, stored, resumed, stored_at) = match pending {
         Some(p) => {
             let old = p.rotation.as_ref().map(|r| r.replaces.clone()).unwrap_or_default();
             record(&mut steps, &ROTATE_STEPS, 1, "already done");
             record(&mut steps, &ROTATE_STEPS, 2, "already done");
-            (p.key_name.clone(), old, Some(p.private_key_pem.clone()), true)
+            let stored_at = humantime::parse_rfc3339(&p.created).unwrap_or(req.now);
+            (p.key_name.clone(), old, Some(p.private_key_pem.clone()), true, stored_at)
         }
         None if req.new_key_name.as_deref() == Some(current.config.name.as_str())
             && ring.get(&current.config.name).is_some_and(|k| k.status == KeyStatus::Current) =>
@@ -335,7 +343,7 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>) ->
             b.add_private_key(&provider, entry).map_err(step_err(&ROTATE_STEPS, 2))?;
             record(&mut steps, &ROTATE_STEPS, 2, "done");
             after(2);
-            (name, current.config.name.clone(), Some(pair.private_pem), false)
+            (name, current.config.name.clone(), Some(pair.private_pem), false, req.now)
         }
     };
     let stored = stored.ok_or_else(|| prep(StoreError::NotFound { kind: "private key", id: new_name.clone() }))?;
@@ -372,6 +380,9 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>) ->
     match &new_pk_id {
         Some(id) if *id == entity.public_key_id => record(&mut steps, &ROTATE_STEPS, 4, "already done"),
         Some(id) if !req.dry_run => {
+            if !req.switch_delay.is_zero() {
+                wait_until(stored_at.checked_add(req.switch_delay).unwrap_or(stored_at));
+            }
             let mut cfg = profile.config.clone();
             for e in &mut cfg.encryption_entities {
                 e.public_key_id.clone_from(id);
