@@ -401,3 +401,38 @@ fn aws_ssm_keyring_is_an_advanced_securestring_under_our_kms_key() {
     assert!(!aws.decrypts(&provider, &old_msg, b"old"));
     assert!(aws.decrypts(&provider, &new_msg, b"new"));
 }
+
+/// Concurrent writers of one keyring lose nothing: compare-and-swap (Secrets Manager) and the
+/// lock parameter (SSM) each serialise the read-modify-writes.
+fn concurrent_generates(store: &'static str) {
+    let aws = Aws::with_store(store);
+    let provider = aws.name("prov");
+    // The first key creates the secret / parameter; then six writers at once.
+    aws.ok(&["keys", "generate", "--name", &aws.name("k0"), "--provider", &provider]);
+    let children: Vec<_> = (1..=6)
+        .map(|i| {
+            aws.cmd(&["keys", "generate", "--name", &aws.name(&format!("k{i}")), "--provider", &provider])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let names: Vec<String> = aws.key_statuses(&provider).into_iter().map(|(n, _)| n).collect();
+    let want: Vec<String> = (0..=6).map(|i| aws.name(&format!("k{i}"))).collect();
+    assert_eq!(names, want);
+}
+
+#[test]
+fn aws_concurrent_writers_lose_no_key_secrets_manager() {
+    concurrent_generates("secrets-manager");
+}
+
+#[test]
+fn aws_concurrent_writers_lose_no_key_ssm() {
+    concurrent_generates("ssm");
+}
