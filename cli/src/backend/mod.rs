@@ -355,14 +355,17 @@ impl Backend for AwsBackend {
             if config_id.is_none() && previous.is_none() {
                 return Err(StoreError::NotFound { kind: "attachment", id: format!("{distribution_id} {path_pattern}") });
             }
-            self.cf
-                .update_distribution()
-                .id(distribution_id)
-                .if_match(etag)
-                .distribution_config(dc)
-                .send()
-                .await
-                .map_err(|e| sdk_err("update distribution", &e))?;
+            // Already so (e.g. a rerun after an interrupted wait): no update, only the wait.
+            if previous.as_deref() != config_id {
+                self.cf
+                    .update_distribution()
+                    .id(distribution_id)
+                    .if_match(etag)
+                    .distribution_config(dc)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("update distribution", &e))?;
+            }
             crate::aws::wait_deployed(&self.cf, distribution_id, self.deploy_timeout, Duration::from_secs(5))
                 .await
                 .map_err(|e| StoreError::Remote(format!("{e:#}; the configuration is attached")))?;
