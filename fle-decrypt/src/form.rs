@@ -231,6 +231,20 @@ fn decode_field_value(raw_value: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         .map(Zeroizing::new)
 }
 
+/// Reads one base64 message as a person or a tool may have copied it: surrounding whitespace
+/// and line breaks are ignored, and everything a form field tolerates is accepted (`%2B %2F
+/// %3D`, a space for `+`, missing padding). `None` when it is not base64.
+pub fn decode_base64_message(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    let text = text.trim_ascii();
+    let joined: Zeroizing<Vec<u8>> = Zeroizing::new(
+        text.iter()
+            .copied()
+            .filter(|b| !matches!(b, b'\r' | b'\n' | b'\t'))
+            .collect(),
+    );
+    decode_field_value(&joined)
+}
+
 /// Whether the bytes could be the start of an ESDK message (v1 `01 80` or v2 `02`).
 fn looks_like_message(bytes: &[u8]) -> bool {
     matches!(bytes, [0x01, 0x80, ..] | [0x02, ..])
@@ -438,6 +452,20 @@ mod tests {
             Some(&[1u8][..])
         );
         assert!(decode_field_value(b"not base64!").is_none());
+        // Whole messages as copied into a file or a terminal.
+        assert_eq!(
+            decode_base64_message(b"  +/+/\r\n")
+                .as_deref()
+                .map(|v| &v[..]),
+            Some(&want[..])
+        );
+        assert_eq!(
+            decode_base64_message(b"AQ\nID\n")
+                .as_deref()
+                .map(|v| &v[..]),
+            Some(&[1u8, 2, 3][..])
+        );
+        assert!(decode_base64_message(b"%%%").is_none());
     }
 
     #[test]

@@ -3,8 +3,7 @@
 use crate::exit::{CmdResult, Failure};
 use crate::input;
 use anyhow::Context as _;
-use base64::Engine as _;
-use fle_decrypt::form::{decrypt_form, event_body, FieldPatterns};
+use fle_decrypt::form::{decode_base64_message, decrypt_form, event_body, FieldPatterns};
 use fle_decrypt::{Error, Keyring, Padding, PrivateKey};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -27,31 +26,57 @@ pub struct Args {
     /// RSA private key: PEM or DER, PKCS#8 or PKCS#1.
     #[arg(long, value_name = "FILE")]
     private_key: PathBuf,
-    /// Provider ID of the FLE profile (the EDK's provider ID).
-    #[arg(long, value_name = "ID")]
-    provider: String,
-    /// Name of the CloudFront public key the value was encrypted with.
-    #[arg(long, value_name = "NAME")]
-    key_name: String,
-    /// RSA padding of the data key. CloudFront uses oaep-sha256.
-    #[arg(long, default_value = "oaep-sha256", value_parser = parse_padding)]
-    padding: Padding,
+    #[command(flatten)]
+    key: KeyRef,
     /// The input is the raw message bytes, not base64.
     #[arg(long, conflicts_with = "form")]
     binary: bool,
-    /// The input is an application/x-www-form-urlencoded body; decrypt the fields matching
-    /// --fields and print the whole body.
-    #[arg(long, requires = "fields")]
-    form: bool,
-    /// Field patterns, comma-separated: exact names or a prefix followed by `*`.
-    #[arg(long, value_name = "PATTERNS", requires = "form")]
-    fields: Option<String>,
+    #[command(flatten)]
+    form: FormArgs,
     /// With --form: the body is base64 (an API Gateway event with isBase64Encoded).
     #[arg(long, requires = "form")]
     base64_body: bool,
     /// Input file, or `-` for standard input.
     #[arg(default_value = "-", value_name = "FILE")]
     input: String,
+}
+
+/// Which key a message is for: what CloudFront writes into its encrypted data key.
+#[derive(Debug, clap::Args)]
+pub(crate) struct KeyRef {
+    /// Provider ID of the FLE profile (the encrypted data key's provider ID).
+    #[arg(long, value_name = "ID")]
+    pub(crate) provider: String,
+    /// Name of the CloudFront public key (the encrypted data key's provider info).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) key_name: String,
+    /// RSA padding of the data key. CloudFront uses oaep-sha256.
+    #[arg(long, default_value = "oaep-sha256", value_parser = parse_padding)]
+    pub(crate) padding: Padding,
+}
+
+/// A form body instead of one value.
+#[derive(Debug, clap::Args)]
+pub(crate) struct FormArgs {
+    /// The input is an application/x-www-form-urlencoded body: work on the fields matching
+    /// --fields and print the whole body.
+    #[arg(long, requires = "fields")]
+    form: bool,
+    /// Field patterns, comma-separated: exact names or a prefix followed by `*`.
+    #[arg(long, value_name = "PATTERNS", requires = "form")]
+    fields: Option<String>,
+}
+
+impl FormArgs {
+    /// The field patterns when --form is given.
+    pub(crate) fn patterns(&self) -> Result<Option<FieldPatterns>, Failure> {
+        match (&self.fields, self.form) {
+            (Some(list), true) => FieldPatterns::parse(list)
+                .map(Some)
+                .map_err(|e| Failure::usage(anyhow::Error::new(e).context("--fields"))),
+            _ => Ok(None),
+        }
+    }
 }
 
 pub(crate) fn parse_padding(s: &str) -> Result<Padding, String> {
@@ -77,13 +102,16 @@ pub fn run(args: Args) -> CmdResult {
         .map_err(Failure::usage)?;
     let mut keyring = Keyring::new();
     keyring
-        .add(&args.provider, &args.key_name, key, args.padding)
+        .add(
+            &args.key.provider,
+            &args.key.key_name,
+            key,
+            args.key.padding,
+        )
         .map_err(|e| Failure::usage(anyhow::Error::new(e)))?;
     let input = input::read(&args.input)?;
 
-    let output = if args.form {
-        let patterns = FieldPatterns::parse(args.fields.as_deref().unwrap_or_default())
-            .map_err(|e| Failure::usage(anyhow::Error::new(e).context("--fields")))?;
+    let output = if let Some(patterns) = args.form.patterns()? {
         let body = if args.base64_body {
             let text = std::str::from_utf8(&input)
                 .map_err(|_| Failure::no(anyhow::anyhow!("the base64 body is not text")))?;
@@ -96,9 +124,9 @@ pub fn run(args: Args) -> CmdResult {
             .to_body()
     } else {
         let message = if args.binary {
-            input
+            zeroize::Zeroizing::new(input)
         } else {
-            decode_base64(&input).ok_or_else(|| {
+            decode_base64_message(&input).ok_or_else(|| {
                 Failure::no(anyhow::anyhow!(
                     "input is not base64 (use --binary for raw bytes)"
                 ))
@@ -115,20 +143,4 @@ pub fn run(args: Args) -> CmdResult {
         .and_then(|()| stdout.flush())
         .context("writing to stdout")?;
     Ok(())
-}
-
-/// Base64 with surrounding whitespace, line breaks and padding optional.
-fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
-    let text: Vec<u8> = input
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let text = text
-        .strip_suffix(b"==")
-        .or_else(|| text.strip_suffix(b"="))
-        .unwrap_or(&text);
-    base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(text)
-        .ok()
 }

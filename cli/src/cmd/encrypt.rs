@@ -1,12 +1,11 @@
 //! `fle encrypt`: make a field value or a whole form body exactly as CloudFront would.
 
-use crate::cmd::decrypt::{classify, parse_padding};
+use crate::cmd::decrypt::{classify, FormArgs, KeyRef};
 use crate::exit::{CmdResult, Failure};
 use crate::input;
 use anyhow::Context as _;
 use fle_decrypt::encrypt::{encrypt_form, Encryptor, PublicKey, DEFAULT_FRAME_LENGTH};
-use fle_decrypt::form::FieldPatterns;
-use fle_decrypt::{Padding, Suite};
+use fle_decrypt::Suite;
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -21,30 +20,19 @@ pub struct Args {
     /// RSA public key (PEM, SubjectPublicKeyInfo: what CloudFront stores).
     #[arg(long, value_name = "FILE")]
     public_key: PathBuf,
-    /// Provider ID of the FLE profile.
-    #[arg(long, value_name = "ID")]
-    provider: String,
-    /// Name of the CloudFront public key.
-    #[arg(long, value_name = "NAME")]
-    key_name: String,
+    #[command(flatten)]
+    key: KeyRef,
     /// Algorithm suite ID in hex: 0014 0046 0078 0114 0146 0178 0214 0346 0378 0478 0578.
     #[arg(long, default_value = "0378", value_parser = parse_suite)]
     suite: Suite,
     /// Frame length in bytes; 0 makes a non-framed message.
     #[arg(long, default_value_t = DEFAULT_FRAME_LENGTH)]
     frame_length: u32,
-    /// RSA padding for the data key (CloudFront: oaep-sha256).
-    #[arg(long, default_value = "oaep-sha256", value_parser = parse_padding)]
-    padding: Padding,
     /// Write the raw message bytes instead of base64.
     #[arg(long, conflicts_with = "form")]
     binary: bool,
-    /// The input is a form body: encrypt the fields matching --fields, as CloudFront does.
-    #[arg(long, requires = "fields")]
-    form: bool,
-    /// Field patterns, comma-separated: exact names or a prefix followed by `*`.
-    #[arg(long, value_name = "PATTERNS", requires = "form")]
-    fields: Option<String>,
+    #[command(flatten)]
+    form: FormArgs,
     /// Input file, or `-` for standard input.
     #[arg(default_value = "-", value_name = "FILE")]
     input: String,
@@ -69,14 +57,17 @@ pub fn run(args: Args) -> CmdResult {
     let key = PublicKey::from_pem(&pem)
         .with_context(|| format!("loading public key {}", args.public_key.display()))
         .map_err(Failure::usage)?;
-    let encryptor = Encryptor::with_padding(key, &args.provider, &args.key_name, args.padding)
-        .map_err(|e| Failure::usage(anyhow::Error::new(e)))?
-        .suite(args.suite)
-        .frame_length(args.frame_length);
+    let encryptor = Encryptor::with_padding(
+        key,
+        &args.key.provider,
+        &args.key.key_name,
+        args.key.padding,
+    )
+    .map_err(|e| Failure::usage(anyhow::Error::new(e)))?
+    .suite(args.suite)
+    .frame_length(args.frame_length);
     let input = zeroize::Zeroizing::new(input::read(&args.input)?);
-    let output = if args.form {
-        let patterns = FieldPatterns::parse(args.fields.as_deref().unwrap_or_default())
-            .map_err(|e| Failure::usage(anyhow::Error::new(e).context("--fields")))?;
+    let output = if let Some(patterns) = args.form.patterns()? {
         encrypt_form(&encryptor, &input, &patterns).map_err(classify)?
     } else if args.binary {
         encryptor.encrypt(&input).map_err(classify)?
