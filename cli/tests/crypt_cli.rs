@@ -2,7 +2,12 @@
 //! every failure, no plaintext in any message, and the help text (snapshots in
 //! tests/snapshots/; regenerate with FLE_UPDATE_SNAPSHOTS=1).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use base64::Engine as _;
 use std::io::Write as _;
@@ -363,6 +368,92 @@ fn a_world_readable_private_key_is_warned_about() {
         let out = decrypt(&k, &[], &encrypt(&k, &[], SECRET));
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("readable by other users"));
+    }
+}
+
+#[test]
+fn a_keyring_document_decrypts_with_every_key_it_holds() {
+    let (old, new) = (keys(), keys());
+    let old_msg = encrypt(&old, &[], b"old traffic");
+    let new_msg = {
+        let out = fle(
+            &[
+                "encrypt",
+                "--public-key",
+                p(&new.public),
+                "--provider",
+                "shop",
+                "--key-name",
+                "shop-key-2",
+            ],
+            b"new traffic",
+        );
+        out.stdout
+    };
+    let entry = |name: &str, status: &str, k: &Keys| {
+        serde_json::json!({"keyName": name, "status": status, "created": "2026-11-22T00:00:00Z",
+            "privateKeyPem": std::fs::read_to_string(&k.private).unwrap()})
+    };
+    let doc = serde_json::json!({"format": 1, "providerId": "shop",
+        "keys": [entry("shop-key-1", "previous", &old), entry("shop-key-2", "current", &new)]});
+    let path = old.dir.join("shop.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    for (msg, want) in [
+        (&old_msg, &b"old traffic"[..]),
+        (&new_msg, &b"new traffic"[..]),
+    ] {
+        let out = fle(&["decrypt", "--keyring", p(&path)], msg);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, want);
+    }
+    // Another provider's messages do not match any key in the document.
+    let other = fle(
+        &[
+            "encrypt",
+            "--public-key",
+            p(&new.public),
+            "--provider",
+            "other",
+            "--key-name",
+            "shop-key-2",
+        ],
+        b"x",
+    );
+    assert_refused(&fle(&["decrypt", "--keyring", p(&path)], &other.stdout), 1);
+    // A document that is not a keyring: exit 2, and the error quotes nothing of the file.
+    let bad = old.dir.join("bad.json");
+    let pem = std::fs::read_to_string(&old.private).unwrap();
+    std::fs::write(
+        &bad,
+        serde_json::json!({"format": 1, "providerId": "shop", "keys": pem}).to_string(),
+    )
+    .unwrap();
+    let err = assert_refused(&fle(&["decrypt", "--keyring", p(&bad)], &new_msg), 2);
+    assert!(
+        err.contains("not a keyring document") && !err.contains("PRIVATE KEY"),
+        "{err}"
+    );
+    // One key source, not both, not none.
+    for args in [
+        vec![
+            "decrypt",
+            "--keyring",
+            p(&path),
+            "--private-key",
+            p(&old.private),
+        ],
+        vec!["decrypt", "--provider", "shop", "--key-name", "shop-key-1"],
+    ] {
+        assert_eq!(fle(&args, &new_msg).status.code(), Some(2), "{args:?}");
     }
 }
 

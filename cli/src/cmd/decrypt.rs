@@ -2,6 +2,7 @@
 
 use crate::exit::{CmdResult, Failure};
 use crate::input;
+use crate::keystore::model::{Keyring as KeyringDocument, KEYRING_FORMAT};
 use anyhow::Context as _;
 use fle_decrypt::form::{decode_base64_message, decrypt_form, event_body, FieldPatterns};
 use fle_decrypt::{Error, Keyring, Padding, PrivateKey};
@@ -20,14 +21,21 @@ use std::path::PathBuf;
     failure, malformed message; stdout stays empty); 2 usage or I/O error.\n\n\
     Examples:\n  \
     fle decrypt --private-key key.pem --provider checkout --key-name checkout-2026-11 value.b64\n  \
-    fle decrypt --private-key key.pem --provider checkout --key-name checkout-2026-11 --form --fields 'card_*,ssn' body.txt"
+    fle decrypt --private-key key.pem --provider checkout --key-name checkout-2026-11 --form --fields 'card_*,ssn' body.txt\n  \
+    fle decrypt --keyring .fle/private/checkout.json --form --fields 'card_*,ssn' body.txt"
 )]
 pub struct Args {
-    /// RSA private key: PEM or DER, PKCS#8 or PKCS#1.
-    #[arg(long, value_name = "FILE")]
-    private_key: PathBuf,
     #[command(flatten)]
-    key: KeyRef,
+    source: KeySource,
+    /// Provider ID of the FLE profile (with --private-key).
+    #[arg(long, value_name = "ID", requires = "private_key")]
+    provider: Option<String>,
+    /// Name of the CloudFront public key the value was encrypted with (with --private-key).
+    #[arg(long, value_name = "NAME", requires = "private_key")]
+    key_name: Option<String>,
+    /// RSA padding of the data key. CloudFront uses oaep-sha256.
+    #[arg(long, default_value = "oaep-sha256", value_parser = parse_padding)]
+    padding: Padding,
     /// The input is the raw message bytes, not base64.
     #[arg(long, conflicts_with = "form")]
     binary: bool,
@@ -39,6 +47,20 @@ pub struct Args {
     /// Input file, or `-` for standard input.
     #[arg(default_value = "-", value_name = "FILE")]
     input: String,
+}
+
+/// Where the private keys come from: one key file, or a whole keyring document.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct KeySource {
+    /// RSA private key: PEM or DER, PKCS#8 or PKCS#1 (needs --provider and --key-name).
+    #[arg(long, value_name = "FILE", requires_all = ["provider", "key_name"])]
+    private_key: Option<PathBuf>,
+    /// A provider's keyring document (the keystore's private/<provider>.json, or the value of
+    /// its secret): every key in it is tried, current and previous alike, as a backend does
+    /// during a rotation.
+    #[arg(long, value_name = "FILE")]
+    keyring: Option<PathBuf>,
 }
 
 /// Which key a message is for: what CloudFront writes into its encrypted data key.
@@ -86,6 +108,68 @@ pub(crate) fn parse_padding(s: &str) -> Result<Padding, String> {
     })
 }
 
+fn load_keys(args: &Args) -> Result<Keyring, Failure> {
+    let mut keyring = Keyring::new();
+    let usage = |e: fle_decrypt::Error| Failure::usage(anyhow::Error::new(e));
+    match (
+        &args.source.private_key,
+        &args.source.keyring,
+        &args.provider,
+        &args.key_name,
+    ) {
+        (Some(path), None, Some(provider), Some(key_name)) => {
+            let key_bytes = input::read_key(path, true)?;
+            let key = PrivateKey::from_pem_or_der(&key_bytes)
+                .with_context(|| format!("loading private key {}", path.display()))
+                .map_err(Failure::usage)?;
+            keyring
+                .add(provider, key_name, key, args.padding)
+                .map_err(usage)?;
+        }
+        (None, Some(path), _, _) => {
+            let bytes = input::read_key(path, true)?;
+            // Only where parsing stopped: serde's message can quote the offending value, and
+            // in a keyring document that value may be key material.
+            let doc: KeyringDocument = serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::usage(anyhow::anyhow!(
+                    "{}: not a keyring document (JSON {:?} error at line {}, column {})",
+                    path.display(),
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            if doc.format != KEYRING_FORMAT {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "{}: keyring format {} is not supported (this fle reads format {KEYRING_FORMAT})",
+                    path.display(),
+                    doc.format
+                )));
+            }
+            for entry in &doc.keys {
+                let key = PrivateKey::from_pem(entry.private_key_pem.expose().as_bytes())
+                    .with_context(|| format!("{}: key {}", path.display(), entry.key_name))
+                    .map_err(Failure::usage)?;
+                keyring
+                    .add(&doc.provider_id, &entry.key_name, key, args.padding)
+                    .map_err(usage)?;
+            }
+            if keyring.is_empty() {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "{}: the keyring holds no key",
+                    path.display()
+                )));
+            }
+        }
+        _ => {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "give --private-key with --provider and --key-name, or --keyring"
+            )))
+        }
+    }
+    Ok(keyring)
+}
+
 /// Maps a library error to the CLI's outcome: a clean "no" (1) or a usage problem (2).
 pub(crate) fn classify(error: Error) -> Failure {
     match error.root() {
@@ -96,19 +180,7 @@ pub(crate) fn classify(error: Error) -> Failure {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let key_bytes = input::read_key(&args.private_key, true)?;
-    let key = PrivateKey::from_pem_or_der(&key_bytes)
-        .with_context(|| format!("loading private key {}", args.private_key.display()))
-        .map_err(Failure::usage)?;
-    let mut keyring = Keyring::new();
-    keyring
-        .add(
-            &args.key.provider,
-            &args.key.key_name,
-            key,
-            args.key.padding,
-        )
-        .map_err(|e| Failure::usage(anyhow::Error::new(e)))?;
+    let keyring = load_keys(&args)?;
     let input = input::read(&args.input)?;
 
     let output = if let Some(patterns) = args.form.patterns()? {
