@@ -5,13 +5,13 @@ use anyhow::anyhow;
 use clap::{Args as ClapArgs, Subcommand};
 use serde::Serialize;
 
-use super::keys::store_failure;
+use super::store::{store_failure, Common};
 use crate::exit::{CmdResult, Failure};
 use crate::keystore::model::{
     Attachment, Config, ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, QueryArgProfile, QueryArgProfileConfig,
     FORMAT_URLENCODED,
 };
-use crate::keystore::{config_by_id, profile_by_name, rotation, rules, Backend, StoreArgs};
+use crate::keystore::{config_by_id, profile_by_name, rotation, rules, Backend};
 use crate::output::{emit, OutputArgs};
 
 /// The content type CloudFront FLE encrypts.
@@ -38,14 +38,6 @@ enum Command {
     Delete(DeleteArgs),
     /// Attach a configuration to a distribution's cache behavior (or detach with --detach).
     Attach(AttachArgs),
-}
-
-#[derive(Debug, Clone, ClapArgs)]
-struct Common {
-    #[command(flatten)]
-    store: StoreArgs,
-    #[command(flatten)]
-    out: OutputArgs,
 }
 
 #[derive(Debug, Clone, ClapArgs)]
@@ -296,7 +288,7 @@ fn apply(b: &dyn Backend, m: &Mappings, body: &mut ConfigBody, ctx: &str) -> Res
 
 fn create(a: CreateArgs) -> CmdResult {
     let ctx = "configs create";
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let mut body = ConfigBody {
         caller_reference: rotation::caller_reference().map_err(|e| store_failure(ctx, e, ""))?,
         comment: String::new(),
@@ -319,7 +311,7 @@ struct ConfigList {
 
 fn list(a: &Common) -> CmdResult {
     let ctx = "configs list";
-    let b = a.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.open()?;
     let configs = b.list_configs().map_err(|e| store_failure(ctx, e, ""))?;
     let views = configs.iter().map(|c| view(b.as_ref(), c, ctx)).collect::<Result<Vec<_>, _>>()?;
     emit(a.out.output, &ConfigList { configs: views }, |l| {
@@ -347,7 +339,7 @@ fn get(b: &dyn Backend, id: &str, ctx: &str) -> Result<Config, Failure> {
 }
 
 fn show(a: IdArgs) -> CmdResult {
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let c = get(b.as_ref(), &a.id, "configs show")?;
     emit(a.common.out.output, &view(b.as_ref(), &c, "configs show")?, view_text)?;
     Ok(())
@@ -359,7 +351,7 @@ fn stale(ctx: &str, id: &str, etag: &str, if_match: &str) -> Failure {
 
 fn update(a: UpdateArgs) -> CmdResult {
     let ctx = "configs update";
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let c = get(b.as_ref(), &a.id, ctx)?;
     let mut body = c.config.clone();
     apply(b.as_ref(), &a.map, &mut body, ctx)?;
@@ -377,7 +369,7 @@ fn update(a: UpdateArgs) -> CmdResult {
 
 fn delete(a: DeleteArgs) -> CmdResult {
     let ctx = "configs delete";
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let c = get(b.as_ref(), &a.id, ctx)?;
     let before = view(b.as_ref(), &c, ctx)?;
     let if_match = a.if_match.clone().unwrap_or_else(|| c.etag.clone());
@@ -411,7 +403,7 @@ struct AttachResult {
 
 fn attach(a: AttachArgs) -> CmdResult {
     let ctx = "configs attach";
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let config_id = if a.detach { None } else { a.id.clone() };
     if let Some(id) = &config_id {
         get(b.as_ref(), id, ctx)?;

@@ -8,6 +8,7 @@ use anyhow::anyhow;
 use clap::{Args as ClapArgs, Subcommand};
 use serde::Serialize;
 
+use super::store::{self, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
 use crate::keystore::model::KeyStatus;
 use crate::keystore::rotation::{self, StepError};
@@ -47,14 +48,6 @@ key `previous` with retire-after = now + grace. If a run is interrupted, run the
 again: it finds the pending key and continues (with the same --new-key-name, a rerun after the
 end is a no-op). Two rotations of one profile never run at once:
 the second fails and changes nothing. `fle keys retire` removes the old key after the grace.";
-
-#[derive(Debug, Clone, ClapArgs)]
-struct Common {
-    #[command(flatten)]
-    store: StoreArgs,
-    #[command(flatten)]
-    out: OutputArgs,
-}
 
 #[derive(Debug, ClapArgs)]
 struct GenerateArgs {
@@ -156,17 +149,6 @@ pub fn run(args: Args) -> CmdResult {
     }
 }
 
-/// Maps a backend refusal to exit 1 and anything else to exit 2, with a hint on what to do.
-pub fn store_failure(context: &str, e: StoreError, hint: &str) -> Failure {
-    let refusal = e.is_refusal();
-    let err = if hint.is_empty() { anyhow!("{context}: {e}") } else { anyhow!("{context}: {e}; {hint}") };
-    if refusal {
-        Failure::no(err)
-    } else {
-        Failure::usage(err)
-    }
-}
-
 fn step_failure(context: &str, e: StepError, hint: &str) -> Failure {
     let refusal = e.source.is_refusal();
     let err = anyhow!("{context}: {e}; {hint}");
@@ -192,7 +174,7 @@ fn steps_text(steps: &[rotation::StepReport]) -> String {
 }
 
 fn generate(a: GenerateArgs) -> CmdResult {
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let mut hook = stopper(a.danger_stop_after);
     let report = rotation::generate(b.as_ref(), &a.name, &a.provider, &a.comment, SystemTime::now(), a.dry_run, &mut hook)
         .map_err(|e| {
@@ -295,7 +277,7 @@ fn key_line(v: &KeyView) -> String {
 }
 
 fn list(a: &Common) -> CmdResult {
-    let b = a.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.open()?;
     let keys = collect_keys(b.as_ref()).map_err(|e| store_failure("keys list", e, ""))?;
     emit(a.out.output, &KeyList { keys }, |l| {
         if l.keys.is_empty() {
@@ -323,7 +305,7 @@ fn find_key(b: &dyn Backend, name: &str, ctx: &str) -> Result<KeyView, Failure> 
 }
 
 fn show(a: NameArgs) -> CmdResult {
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let view = find_key(b.as_ref(), &a.name, "keys show")?;
     emit(a.common.out.output, &view, |v| {
         let mut s = format!("name: {}\n", v.name);
@@ -339,7 +321,7 @@ fn show(a: NameArgs) -> CmdResult {
 }
 
 fn export_public(a: ExportArgs) -> CmdResult {
-    let b = a.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = store::open(&a.store)?;
     let view = find_key(b.as_ref(), &a.name, "keys export-public")?;
     let pem = match view.public_key_pem {
         Some(p) => p,
@@ -387,7 +369,7 @@ struct ExportedKey {
 }
 
 fn rotate(a: RotateArgs) -> CmdResult {
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let stop_after = a.danger_stop_after;
     let pause = a.danger_pause_after.zip(a.danger_resume_file.clone());
     let mut hook = move |step: usize| {
@@ -453,7 +435,7 @@ fn rotate(a: RotateArgs) -> CmdResult {
 }
 
 fn retire(a: RetireArgs) -> CmdResult {
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let mut hook = stopper(a.danger_stop_after);
     let report = rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut hook)
         .map_err(|e| step_failure("keys retire", e, "fix the cause and rerun `fle keys retire`: it continues where it stopped"))?;

@@ -7,3 +7,4 @@ pub mod configs;
 pub mod edge;
 pub mod keys;
 pub mod profiles;
+pub mod store;

@@ -4,11 +4,11 @@ use anyhow::anyhow;
 use clap::{Args as ClapArgs, Subcommand};
 use serde::Serialize;
 
-use super::keys::store_failure;
+use super::store::{store_failure, Common};
 use crate::exit::{CmdResult, Failure};
 use crate::keystore::model::{EncryptionEntity, Profile, ProfileConfig};
-use crate::keystore::{profile_by_name, public_key_by_name, rotation, rules, Backend, StoreArgs};
-use crate::output::{emit, OutputArgs};
+use crate::keystore::{profile_by_name, public_key_by_name, rotation, rules, Backend};
+use crate::output::emit;
 
 /// Manage FLE profiles: the fields CloudFront encrypts, with which public key, for which provider.
 #[derive(Debug, ClapArgs)]
@@ -29,14 +29,6 @@ enum Command {
     Update(UpdateArgs),
     /// Delete a profile no configuration uses.
     Delete(DeleteArgs),
-}
-
-#[derive(Debug, Clone, ClapArgs)]
-struct Common {
-    #[command(flatten)]
-    store: StoreArgs,
-    #[command(flatten)]
-    out: OutputArgs,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -221,7 +213,7 @@ fn check(ctx: &str, r: Result<(), crate::keystore::StoreError>) -> Result<(), Fa
 
 fn create(a: CreateArgs) -> CmdResult {
     let ctx = "profiles create";
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let (public_key_id, provider_id) = resolve_key(b.as_ref(), &a.key, a.provider.as_deref(), ctx)?;
     let cfg = ProfileConfig {
         name: a.name.clone(),
@@ -251,7 +243,7 @@ struct ProfileList {
 }
 
 fn list(a: &Common) -> CmdResult {
-    let b = a.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.open()?;
     let profiles = b.list_profiles().map_err(|e| store_failure("profiles list", e, ""))?;
     let mut views = profiles.iter().map(|p| view(b.as_ref(), p)).collect::<Result<Vec<_>, _>>()?;
     views.sort_by(|x, y| x.name.cmp(&y.name));
@@ -282,7 +274,7 @@ fn get(b: &dyn Backend, name: &str, ctx: &str) -> Result<Profile, Failure> {
 }
 
 fn show(a: NameArgs) -> CmdResult {
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let p = get(b.as_ref(), &a.name, "profiles show")?;
     emit(a.common.out.output, &view(b.as_ref(), &p)?, view_text)?;
     Ok(())
@@ -290,7 +282,7 @@ fn show(a: NameArgs) -> CmdResult {
 
 fn update(a: UpdateArgs) -> CmdResult {
     let ctx = "profiles update";
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let p = get(b.as_ref(), &a.name, ctx)?;
     let mut cfg = p.config.clone();
     if let Some(key) = &a.key {
@@ -336,7 +328,7 @@ fn update(a: UpdateArgs) -> CmdResult {
 
 fn delete(a: DeleteArgs) -> CmdResult {
     let ctx = "profiles delete";
-    let b = a.common.store.open().map_err(|e| store_failure("open backend", e, ""))?;
+    let b = a.common.open()?;
     let p = get(b.as_ref(), &a.name, ctx)?;
     let if_match = a.if_match.clone().unwrap_or_else(|| p.etag.clone());
     if !a.dry_run {
