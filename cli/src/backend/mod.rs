@@ -410,26 +410,12 @@ impl Backend for AwsBackend {
     fn add_private_key(&self, provider_id: &str, entry: KeyEntry) -> StoreResult<()> {
         rules::provider_id(provider_id)?;
         rules::key_name(&entry.key_name)?;
-        self.block(self.keyrings.change(provider_id, |ring| {
-            if ring.get(&entry.key_name).is_some() {
-                return Err(StoreError::AlreadyExists { kind: "private key", name: entry.key_name.clone() });
-            }
-            ring.keys.push(entry.clone());
-            Ok(())
-        }))
+        self.block(self.keyrings.change(provider_id, |ring| ring.add(entry.clone())))
     }
 
     fn set_key_status(&self, provider_id: &str, changes: &[StatusChange]) -> StoreResult<()> {
         rules::provider_id(provider_id)?;
-        self.block(self.keyrings.change(provider_id, |ring| {
-            for c in changes {
-                let k = ring.get_mut(&c.key_name).ok_or_else(|| StoreError::NotFound { kind: "private key", id: c.key_name.clone() })?;
-                k.status = c.status;
-                k.retire_after.clone_from(&c.retire_after);
-                k.rotation.clone_from(&c.rotation);
-            }
-            Ok(())
-        }))
+        self.block(self.keyrings.change(provider_id, |ring| ring.apply(changes)))
     }
 
     fn remove_private_key(&self, provider_id: &str, key_name: &str) -> StoreResult<()> {
@@ -442,13 +428,7 @@ impl Backend for AwsBackend {
                 by: format!("public key {} (delete the public key first)", k.id),
             });
         }
-        self.block(self.keyrings.change(provider_id, |ring| {
-            if ring.get(key_name).is_none() {
-                return Err(StoreError::NotFound { kind: "private key", id: key_name.to_owned() });
-            }
-            ring.keys.retain(|k| k.key_name != key_name);
-            Ok(())
-        }))
+        self.block(self.keyrings.change(provider_id, |ring| ring.remove(key_name)))
     }
 
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {

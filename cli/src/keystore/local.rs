@@ -414,25 +414,11 @@ impl Backend for LocalStore {
 
     fn add_private_key(&self, provider_id: &str, entry: KeyEntry) -> StoreResult<()> {
         rules::key_name(&entry.key_name)?;
-        self.change_keyring(provider_id, |_, ring| {
-            if ring.get(&entry.key_name).is_some() {
-                return Err(StoreError::AlreadyExists { kind: "private key", name: entry.key_name.clone() });
-            }
-            ring.keys.push(entry);
-            Ok(())
-        })
+        self.change_keyring(provider_id, |_, ring| ring.add(entry))
     }
 
     fn set_key_status(&self, provider_id: &str, changes: &[StatusChange]) -> StoreResult<()> {
-        self.change_keyring(provider_id, |_, ring| {
-            for c in changes {
-                let k = ring.get_mut(&c.key_name).ok_or_else(|| StoreError::NotFound { kind: "private key", id: c.key_name.clone() })?;
-                k.status = c.status;
-                k.retire_after.clone_from(&c.retire_after);
-                k.rotation.clone_from(&c.rotation);
-            }
-            Ok(())
-        })
+        self.change_keyring(provider_id, |_, ring| ring.apply(changes))
     }
 
     fn remove_private_key(&self, provider_id: &str, key_name: &str) -> StoreResult<()> {
@@ -444,11 +430,7 @@ impl Backend for LocalStore {
                     by: format!("public key {} (delete the public key first)", k.id),
                 });
             }
-            if ring.get(key_name).is_none() {
-                return Err(StoreError::NotFound { kind: "private key", id: key_name.to_owned() });
-            }
-            ring.keys.retain(|k| k.key_name != key_name);
-            Ok(())
+            ring.remove(key_name)
         })
     }
 

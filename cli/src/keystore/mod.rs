@@ -78,6 +78,38 @@ pub struct StatusChange {
     pub rotation: Option<RotationNote>,
 }
 
+/// The keyring edits of [`Backend`]'s private-key methods, the same for every backend.
+impl Keyring {
+    /// Adds `entry`; refuses a name already in the keyring.
+    pub fn add(&mut self, entry: KeyEntry) -> StoreResult<()> {
+        if self.get(&entry.key_name).is_some() {
+            return Err(StoreError::AlreadyExists { kind: "private key", name: entry.key_name });
+        }
+        self.keys.push(entry);
+        Ok(())
+    }
+
+    /// Applies `changes` in order; fails on the first key that is not in the keyring.
+    pub fn apply(&mut self, changes: &[StatusChange]) -> StoreResult<()> {
+        for c in changes {
+            let k = self.get_mut(&c.key_name).ok_or_else(|| StoreError::NotFound { kind: "private key", id: c.key_name.clone() })?;
+            k.status = c.status;
+            k.retire_after.clone_from(&c.retire_after);
+            k.rotation.clone_from(&c.rotation);
+        }
+        Ok(())
+    }
+
+    /// Removes the key named `key_name`; fails if there is none.
+    pub fn remove(&mut self, key_name: &str) -> StoreResult<()> {
+        if self.get(key_name).is_none() {
+            return Err(StoreError::NotFound { kind: "private key", id: key_name.to_owned() });
+        }
+        self.keys.retain(|k| k.key_name != key_name);
+        Ok(())
+    }
+}
+
 /// Held while a rotation of one profile runs; dropping it releases the claim.
 pub trait RotationGuard: std::fmt::Debug {}
 
