@@ -5,7 +5,7 @@ use anyhow::anyhow;
 use clap::{Args as ClapArgs, Subcommand};
 use serde::Serialize;
 
-use super::store::{store_failure, Common};
+use super::store::{stale, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
 use crate::keystore::model::{
     Attachment, Config, ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, QueryArgProfile, QueryArgProfileConfig,
@@ -345,10 +345,6 @@ fn show(a: IdArgs) -> CmdResult {
     Ok(())
 }
 
-fn stale(ctx: &str, id: &str, etag: &str, if_match: &str) -> Failure {
-    Failure::no(anyhow!("{ctx}: configuration {id} has ETag {etag}, not {if_match}: it changed since you read it"))
-}
-
 fn update(a: UpdateArgs) -> CmdResult {
     let ctx = "configs update";
     let b = a.common.open()?;
@@ -358,7 +354,7 @@ fn update(a: UpdateArgs) -> CmdResult {
     let if_match = a.if_match.clone().unwrap_or_else(|| c.etag.clone());
     let result = if a.dry_run {
         if if_match != c.etag {
-            return Err(stale(ctx, &c.id, &c.etag, &if_match));
+            return Err(stale(ctx, &format!("configuration {}", c.id), &c.etag, &if_match));
         }
         Config { config: body, ..c }
     } else {
@@ -375,7 +371,7 @@ fn delete(a: DeleteArgs) -> CmdResult {
     let if_match = a.if_match.clone().unwrap_or_else(|| c.etag.clone());
     if a.dry_run {
         if if_match != c.etag {
-            return Err(stale(ctx, &c.id, &c.etag, &if_match));
+            return Err(stale(ctx, &format!("configuration {}", c.id), &c.etag, &if_match));
         }
         if let Some(at) = before.attached_to.first() {
             return Err(Failure::no(anyhow!(

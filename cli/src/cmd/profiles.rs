@@ -4,11 +4,11 @@ use anyhow::anyhow;
 use clap::{Args as ClapArgs, Subcommand};
 use serde::Serialize;
 
-use super::store::{store_failure, Common};
+use super::store::{stale, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
 use crate::keystore::model::{EncryptionEntity, Profile, ProfileConfig};
 use crate::keystore::{profile_by_name, public_key_by_name, rotation, rules, Backend};
-use crate::output::emit;
+use crate::output::{emit, OutputArgs};
 
 /// Manage FLE profiles: the fields CloudFront encrypts, with which public key, for which provider.
 #[derive(Debug, ClapArgs)]
@@ -179,6 +179,16 @@ struct Change<T: Serialize> {
     profile: Option<T>,
 }
 
+/// Prints a create or update: the plan with `--dry-run`, else what was `done`.
+fn emit_change(out: &OutputArgs, dry_run: bool, action: &'static str, done: &str, profile: ProfileView) -> CmdResult {
+    emit(out.output, &Change { dry_run, action, profile: Some(profile) }, |c| match &c.profile {
+        Some(v) if c.dry_run => format!("plan: {action} (dry run, nothing changed)\n{}", view_text(v)),
+        Some(v) => format!("{done}\n{}", view_text(v)),
+        None => String::new(),
+    })?;
+    Ok(())
+}
+
 /// Resolves a key name to its public key id and the provider whose keyring holds its private key.
 fn resolve_key(b: &dyn Backend, key: &str, provider: Option<&str>, ctx: &str) -> Result<(String, String), Failure> {
     let pk = public_key_by_name(b, key)
@@ -222,19 +232,12 @@ fn create(a: CreateArgs) -> CmdResult {
         encryption_entities: vec![EncryptionEntity { public_key_id, provider_id, field_patterns: a.fields.clone() }],
     };
     check(ctx, rules::profile_config(&cfg))?;
-    let out = if a.dry_run {
-        let p = Profile { id: String::new(), last_modified_time: String::new(), etag: String::new(), config: cfg };
-        Change { dry_run: true, action: "create profile", profile: Some(view(b.as_ref(), &p)?) }
+    let p = if a.dry_run {
+        Profile { id: String::new(), last_modified_time: String::new(), etag: String::new(), config: cfg }
     } else {
-        let p = b.create_profile(&cfg).map_err(|e| store_failure(ctx, e, "nothing was created"))?;
-        Change { dry_run: false, action: "create profile", profile: Some(view(b.as_ref(), &p)?) }
+        b.create_profile(&cfg).map_err(|e| store_failure(ctx, e, "nothing was created"))?
     };
-    emit(a.common.out.output, &out, |c| match &c.profile {
-        Some(v) if c.dry_run => format!("plan: create profile (dry run, nothing changed)\n{}", view_text(v)),
-        Some(v) => format!("created profile\n{}", view_text(v)),
-        None => String::new(),
-    })?;
-    Ok(())
+    emit_change(&a.common.out, a.dry_run, "create profile", "created profile", view(b.as_ref(), &p)?)
 }
 
 #[derive(Debug, Serialize)]
@@ -306,24 +309,15 @@ fn update(a: UpdateArgs) -> CmdResult {
     }
     check(ctx, rules::profile_config(&cfg))?;
     let if_match = a.if_match.clone().unwrap_or_else(|| p.etag.clone());
-    let out = if a.dry_run {
+    let result = if a.dry_run {
         if if_match != p.etag {
-            return Err(Failure::no(anyhow!("{ctx}: profile {:?} has ETag {}, not {if_match}: it changed since you read it", a.name, p.etag)));
+            return Err(stale(ctx, &format!("profile {:?}", a.name), &p.etag, &if_match));
         }
-        let planned = Profile { config: cfg, ..p };
-        Change { dry_run: true, action: "update profile", profile: Some(view(b.as_ref(), &planned)?) }
+        Profile { config: cfg, ..p }
     } else {
-        let updated = b
-            .update_profile(&p.id, &cfg, &if_match)
-            .map_err(|e| store_failure(ctx, e, "nothing was changed"))?;
-        Change { dry_run: false, action: "update profile", profile: Some(view(b.as_ref(), &updated)?) }
+        b.update_profile(&p.id, &cfg, &if_match).map_err(|e| store_failure(ctx, e, "nothing was changed"))?
     };
-    emit(a.common.out.output, &out, |c| match &c.profile {
-        Some(v) if c.dry_run => format!("plan: update profile (dry run, nothing changed)\n{}", view_text(v)),
-        Some(v) => format!("updated profile\n{}", view_text(v)),
-        None => String::new(),
-    })?;
-    Ok(())
+    emit_change(&a.common.out, a.dry_run, "update profile", "updated profile", view(b.as_ref(), &result)?)
 }
 
 fn delete(a: DeleteArgs) -> CmdResult {
@@ -334,7 +328,7 @@ fn delete(a: DeleteArgs) -> CmdResult {
     if !a.dry_run {
         b.delete_profile(&p.id, &if_match).map_err(|e| store_failure(ctx, e, "nothing was deleted"))?;
     } else if if_match != p.etag {
-        return Err(Failure::no(anyhow!("{ctx}: profile {:?} has ETag {}, not {if_match}: it changed since you read it", a.name, p.etag)));
+        return Err(stale(ctx, &format!("profile {:?}", a.name), &p.etag, &if_match));
     }
     let out = Change { dry_run: a.dry_run, action: "delete profile", profile: Some(view(b.as_ref(), &p)?) };
     emit(a.common.out.output, &out, |c| {

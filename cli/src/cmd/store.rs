@@ -39,3 +39,9 @@ pub fn store_failure(context: &str, e: StoreError, hint: &str) -> Failure {
         Failure::usage(err)
     }
 }
+
+/// The `--dry-run` refusal when `--if-match` is not the ETag just read: the real call would
+/// fail its precondition. `what` names the object, e.g. `profile "checkout"`.
+pub fn stale(context: &str, what: &str, etag: &str, if_match: &str) -> Failure {
+    Failure::no(anyhow!("{context}: {what} has ETag {etag}, not {if_match}: it changed since you read it"))
+}
