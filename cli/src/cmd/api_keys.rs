@@ -444,46 +444,54 @@ fn header_value(origin: &aws_sdk_cloudfront::types::Origin) -> Option<String> {
         .map(|h| h.header_value.clone())
 }
 
-async fn list_keys(c: &Clients) -> anyhow::Result<Vec<ApiKey>> {
-    let mut keys = Vec::new();
+/// Every item of an API Gateway listing: `page(position)` fetches one page and returns its
+/// items and the next position. Stops at a missing, empty or repeated position.
+async fn all_pages<T, Page>(mut page: impl FnMut(Option<String>) -> Page) -> anyhow::Result<Vec<T>>
+where
+    Page: std::future::Future<Output = anyhow::Result<(Vec<T>, Option<String>)>>,
+{
+    let mut items = Vec::new();
     let mut position: Option<String> = None;
     loop {
+        let (got, next) = page(position.clone()).await?;
+        items.extend(got);
+        match next {
+            Some(next) if Some(&next) != position.as_ref() && !next.is_empty() => position = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
+async fn list_keys(c: &Clients) -> anyhow::Result<Vec<ApiKey>> {
+    all_pages(|position| async move {
         let page = c
             .apigw
             .get_api_keys()
             .include_values(true)
             .limit(PAGE)
-            .set_position(position.clone())
+            .set_position(position)
             .send()
             .await
             .map_err(|e| anyhow!("GetApiKeys: {}", aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
-        keys.extend(page.items.unwrap_or_default());
-        match page.position {
-            Some(next) if Some(&next) != position.as_ref() && !next.is_empty() => position = Some(next),
-            _ => return Ok(keys),
-        }
-    }
+        Ok((page.items.unwrap_or_default(), page.position))
+    })
+    .await
 }
 
 async fn list_plan_keys(c: &Clients, plan: &str) -> anyhow::Result<Vec<String>> {
-    let mut ids = Vec::new();
-    let mut position: Option<String> = None;
-    loop {
+    all_pages(|position| async move {
         let page = c
             .apigw
             .get_usage_plan_keys()
             .usage_plan_id(plan)
             .limit(PAGE)
-            .set_position(position.clone())
+            .set_position(position)
             .send()
             .await
             .map_err(|e| anyhow!("GetUsagePlanKeys {plan}: {}", aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
-        ids.extend(page.items.unwrap_or_default().into_iter().filter_map(|k| k.id));
-        match page.position {
-            Some(next) if Some(&next) != position.as_ref() && !next.is_empty() => position = Some(next),
-            _ => return Ok(ids),
-        }
-    }
+        Ok((page.items.unwrap_or_default().into_iter().filter_map(|k| k.id).collect(), page.position))
+    })
+    .await
 }
 
 async fn create_key(c: &Clients, args: &RotateArgs, origin: &str, replaces: Option<&str>) -> anyhow::Result<ApiKey> {
