@@ -350,13 +350,7 @@ async fn check_plan_serves_api(c: &Clients, args: &RotateArgs) -> CmdResult {
 }
 
 async fn read_state(c: &Clients, args: &RotateArgs) -> Result<State, Failure> {
-    let cfg = c
-        .cf
-        .get_distribution_config()
-        .id(&args.distribution)
-        .send()
-        .await
-        .map_err(|e| anyhow!("GetDistributionConfig {}: {}", args.distribution, aws_sdk_cloudfront::error::DisplayErrorContext(e)))?;
+    let cfg = distribution_config(c, args, &format!("GetDistributionConfig {}", args.distribution)).await?;
     let origins = cfg.distribution_config.and_then(|d| d.origins).map(|o| o.items).unwrap_or_default();
     let origin = pick_origin(&origins, args.origin.as_deref()).map_err(Failure::usage)?;
     let at_cloudfront = header_value(origin);
@@ -535,16 +529,23 @@ fn random_key() -> anyhow::Result<zeroize::Zeroizing<String>> {
     Ok(out)
 }
 
-/// Writes the key into the origin's `x-api-key` custom header (added if missing), with the
-/// ETag just read as IfMatch so a concurrent change fails instead of being overwritten.
-async fn set_origin_key(c: &Clients, args: &RotateArgs, origin: &str, value: &str) -> anyhow::Result<()> {
-    let out = c
-        .cf
-        .get_distribution_config()
+/// The rotated distribution's config and ETag; `call` names the request in the error.
+async fn distribution_config(
+    c: &Clients,
+    args: &RotateArgs,
+    call: &str,
+) -> anyhow::Result<aws_sdk_cloudfront::operation::get_distribution_config::GetDistributionConfigOutput> {
+    c.cf.get_distribution_config()
         .id(&args.distribution)
         .send()
         .await
-        .map_err(|e| anyhow!("GetDistributionConfig: {}", aws_sdk_cloudfront::error::DisplayErrorContext(e)))?;
+        .map_err(|e| anyhow!("{call}: {}", aws_sdk_cloudfront::error::DisplayErrorContext(e)))
+}
+
+/// Writes the key into the origin's `x-api-key` custom header (added if missing), with the
+/// ETag just read as IfMatch so a concurrent change fails instead of being overwritten.
+async fn set_origin_key(c: &Clients, args: &RotateArgs, origin: &str, value: &str) -> anyhow::Result<()> {
+    let out = distribution_config(c, args, "GetDistributionConfig").await?;
     let etag = out.e_tag.ok_or_else(|| anyhow!("GetDistributionConfig returned no ETag"))?;
     let mut cfg = out.distribution_config.ok_or_else(|| anyhow!("GetDistributionConfig returned no config"))?;
     let target = cfg
@@ -583,13 +584,7 @@ async fn set_origin_key(c: &Clients, args: &RotateArgs, origin: &str, value: &st
 /// Before retiring the old key, CloudFront must still send the new one: if someone changed
 /// the header meanwhile, stop rather than delete a key that may be in use.
 async fn ensure_still_switched(c: &Clients, args: &RotateArgs, state: &State) -> anyhow::Result<()> {
-    let out = c
-        .cf
-        .get_distribution_config()
-        .id(&args.distribution)
-        .send()
-        .await
-        .map_err(|e| anyhow!("GetDistributionConfig: {}", aws_sdk_cloudfront::error::DisplayErrorContext(e)))?;
+    let out = distribution_config(c, args, "GetDistributionConfig").await?;
     let origins = out.distribution_config.and_then(|d| d.origins).map(|o| o.items).unwrap_or_default();
     let now = origins.iter().find(|o| o.id == state.origin).and_then(header_value);
     let new = state.new_key.as_ref().and_then(|k| k.value.clone());
