@@ -26,7 +26,10 @@ pub struct AwsArgs {
 /// # Errors
 /// The runtime cannot start.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// Loads the SDK configuration from the standard chain plus `--profile`/`--region`.
@@ -61,11 +64,19 @@ pub async fn wait_deployed(
             .id(distribution)
             .send()
             .await
-            .map_err(|e| anyhow!("GetDistribution {distribution}: {}", aws_sdk_cloudfront::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                anyhow!(
+                    "GetDistribution {distribution}: {}",
+                    aws_sdk_cloudfront::error::DisplayErrorContext(e)
+                )
+            })?;
         let status = out.distribution.map(|d| d.status).unwrap_or_default();
         let elapsed = start.elapsed();
         if status == DEPLOYED {
-            eprintln!("fle: distribution {distribution} is Deployed ({}s)", elapsed.as_secs());
+            eprintln!(
+                "fle: distribution {distribution} is Deployed ({}s)",
+                elapsed.as_secs()
+            );
             return Ok(());
         }
         if elapsed >= timeout {
@@ -74,8 +85,15 @@ pub async fn wait_deployed(
                 elapsed.as_secs()
             );
         }
-        eprintln!("fle: waiting for distribution {distribution} to deploy: {status} ({}s elapsed)", elapsed.as_secs());
-        tokio::time::sleep(poll.min(timeout.saturating_sub(elapsed)).max(Duration::from_millis(10))).await;
+        eprintln!(
+            "fle: waiting for distribution {distribution} to deploy: {status} ({}s elapsed)",
+            elapsed.as_secs()
+        );
+        tokio::time::sleep(
+            poll.min(timeout.saturating_sub(elapsed))
+                .max(Duration::from_millis(10)),
+        )
+        .await;
     }
 }
 
@@ -87,7 +105,9 @@ mod tests {
 
     /// A one-route CloudFront stand-in: answers every GetDistribution with the next status
     /// (the last one repeats), over keep-alive connections.
-    fn stub(statuses: Vec<&'static str>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    fn stub(
+        statuses: Vec<&'static str>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -119,7 +139,11 @@ mod tests {
                         "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nETag: E1\r\nContent-Length: {}\r\n\r\n",
                         body.len()
                     );
-                    if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body.as_bytes())).is_err() {
+                    if stream
+                        .write_all(head.as_bytes())
+                        .and_then(|_| stream.write_all(body.as_bytes()))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -132,7 +156,9 @@ mod tests {
         let conf = aws_sdk_cloudfront::Config::builder()
             .behavior_version(aws_sdk_cloudfront::config::BehaviorVersion::latest())
             .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_cloudfront::config::Credentials::new("AKID", "secret", None, None, "test"))
+            .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
+                "AKID", "secret", None, None, "test",
+            ))
             .endpoint_url(url)
             .build();
         aws_sdk_cloudfront::Client::from_conf(conf)
@@ -142,7 +168,13 @@ mod tests {
     fn waits_through_in_progress_until_deployed() {
         let (url, calls) = stub(vec!["InProgress", "InProgress", "Deployed"]);
         let rt = runtime().unwrap();
-        rt.block_on(wait_deployed(&client(&url), "E1", Duration::from_secs(20), Duration::from_millis(10))).unwrap();
+        rt.block_on(wait_deployed(
+            &client(&url),
+            "E1",
+            Duration::from_secs(20),
+            Duration::from_millis(10),
+        ))
+        .unwrap();
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
@@ -151,7 +183,12 @@ mod tests {
         let (url, calls) = stub(vec!["InProgress"]);
         let rt = runtime().unwrap();
         let err = rt
-            .block_on(wait_deployed(&client(&url), "E1", Duration::from_millis(300), Duration::from_millis(50)))
+            .block_on(wait_deployed(
+                &client(&url),
+                "E1",
+                Duration::from_millis(300),
+                Duration::from_millis(50),
+            ))
             .unwrap_err();
         assert!(err.to_string().contains("still \"InProgress\""), "{err}");
         assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 2);

@@ -15,11 +15,17 @@ pub struct Failure {
 impl Failure {
     /// A clean "no": the input was read but the answer is negative (exit 1).
     pub fn no(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: 1, error: error.into() }
+        Self {
+            code: 1,
+            error: error.into(),
+        }
     }
     /// A usage or I/O problem (exit 2).
     pub fn usage(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: 2, error: error.into() }
+        Self {
+            code: 2,
+            error: error.into(),
+        }
     }
 }
 

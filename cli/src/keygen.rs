@@ -38,7 +38,9 @@ pub struct Generated {
 pub fn generate() -> Result<Generated, KeyError> {
     let key = PrivateDecryptingKey::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
     let pkcs8 = key.as_der().map_err(|_| KeyError::Generate)?;
-    Ok(Generated { private_pem: Secret::new(pem_encode(PRIVATE_LABEL, pkcs8.as_ref())) })
+    Ok(Generated {
+        private_pem: Secret::new(pem_encode(PRIVATE_LABEL, pkcs8.as_ref())),
+    })
 }
 
 /// The SPKI PEM of the public half of a stored private key (to resume an interrupted upload).
@@ -91,10 +93,13 @@ fn pem_decode(label: &'static str, text: &str) -> Result<Zeroizing<Vec<u8>>, Key
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
     let start = text.find(&begin).ok_or(KeyError::Pem(label))?;
-    let after = text.get(start + begin.len()..).ok_or(KeyError::Pem(label))?;
+    let after = text
+        .get(start + begin.len()..)
+        .ok_or(KeyError::Pem(label))?;
     let stop = after.find(&end).ok_or(KeyError::Pem(label))?;
     let body = after.get(..stop).ok_or(KeyError::Pem(label))?;
-    let compact: Zeroizing<String> = Zeroizing::new(body.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    let compact: Zeroizing<String> =
+        Zeroizing::new(body.chars().filter(|c| !c.is_ascii_whitespace()).collect());
     base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
         .map(Zeroizing::new)
@@ -108,7 +113,10 @@ mod tests {
     #[test]
     fn generate_round_trips_and_is_2048() {
         let g = generate().unwrap();
-        assert!(g.private_pem.expose().starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(g
+            .private_pem
+            .expose()
+            .starts_with("-----BEGIN PRIVATE KEY-----\n"));
         let public = public_pem_from_private(&g.private_pem).unwrap();
         assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"));
         assert_eq!(public_key_bits(&public).unwrap(), 2048);
@@ -118,7 +126,12 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         assert!(public_key_bits("nope").is_err());
-        assert!(public_key_bits("-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----\n").is_err());
-        assert!(public_key_bits("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").is_err());
+        assert!(
+            public_key_bits("-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----\n").is_err()
+        );
+        assert!(
+            public_key_bits("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .is_err()
+        );
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! `main` only wires: each noun lives in `cmd/<noun>.rs`.
 
-mod backend;
 mod aws;
+mod backend;
 mod cmd;
 mod exit;
 mod input;

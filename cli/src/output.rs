@@ -29,7 +29,11 @@ pub struct OutputArgs {
 ///
 /// # Errors
 /// Writing to stdout failed (e.g. a closed pipe).
-pub fn emit<T: Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> String) -> std::io::Result<()> {
+pub fn emit<T: Serialize>(
+    format: Format,
+    value: &T,
+    text: impl FnOnce(&T) -> String,
+) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {

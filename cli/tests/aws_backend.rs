@@ -5,7 +5,12 @@
 //!
 //! Needs `FLE_TEST_MOTO_URL` and `FLE_TEST_PYTHON` (scripts/test.sh sets both). Without them
 //! these tests FAIL: they are never skipped.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // tests: a panic is a failure
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests: a panic is a failure
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -56,7 +61,10 @@ impl Aws {
     fn with_store(store: &'static str) -> Self {
         let moto = env("FLE_TEST_MOTO_URL");
         let python = env("FLE_TEST_PYTHON");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cloudfront_double/cloudfront_fle_double.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/cloudfront_double/cloudfront_fle_double.py"
+        );
         let mut double = Command::new(&python)
             .args([script, "--upstream", &moto, "--port", "0"])
             .stdout(Stdio::piped())
@@ -64,8 +72,14 @@ impl Aws {
             .spawn()
             .expect("start the CloudFront double");
         let mut line = String::new();
-        BufReader::new(double.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("double said {line:?}")).to_owned();
+        BufReader::new(double.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("double said {line:?}"))
+            .to_owned();
         let tag = unique();
         let mut aws = Self {
             double,
@@ -76,7 +90,13 @@ impl Aws {
             tag,
             store,
         };
-        aws.kms_key = aws.py("print(c('kms').create_key(Description='fle test')['KeyMetadata']['KeyId'])", &[]).trim().to_owned();
+        aws.kms_key = aws
+            .py(
+                "print(c('kms').create_key(Description='fle test')['KeyMetadata']['KeyId'])",
+                &[],
+            )
+            .trim()
+            .to_owned();
         aws
     }
 
@@ -91,14 +111,27 @@ impl Aws {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "python failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(FLE);
         c.args(args)
-            .args(["--backend", "aws", "--kms-key", &self.kms_key, "--secret-prefix", &self.prefix, "--deploy-timeout", "30s"])
+            .args([
+                "--backend",
+                "aws",
+                "--kms-key",
+                &self.kms_key,
+                "--secret-prefix",
+                &self.prefix,
+                "--deploy-timeout",
+                "30s",
+            ])
             .args(["--private-key-store", self.store])
             .env("AWS_ENDPOINT_URL", &self.moto)
             .env("AWS_ENDPOINT_URL_CLOUDFRONT", &self.double_url)
@@ -122,7 +155,11 @@ impl Aws {
         let mut a = args.to_vec();
         a.extend(["--output", "json"]);
         let out = self.run(&a);
-        assert!(out.status.success(), "fle {a:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "fle {a:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -163,7 +200,12 @@ impl Aws {
             .as_array()
             .unwrap()
             .iter()
-            .map(|k| (k["keyName"].as_str().unwrap().to_owned(), k["status"].as_str().unwrap().to_owned()))
+            .map(|k| {
+                (
+                    k["keyName"].as_str().unwrap().to_owned(),
+                    k["status"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
         v.sort();
         v
@@ -172,8 +214,16 @@ impl Aws {
     fn decryptor(&self, provider: &str) -> fle_decrypt::Keyring {
         let mut ring = fle_decrypt::Keyring::new();
         for k in self.secret(provider).0["keys"].as_array().unwrap() {
-            let key = fle_decrypt::PrivateKey::from_pem(k["privateKeyPem"].as_str().unwrap().as_bytes()).unwrap();
-            ring.add(provider, k["keyName"].as_str().unwrap(), key, fle_decrypt::Padding::OaepSha256).unwrap();
+            let key =
+                fle_decrypt::PrivateKey::from_pem(k["privateKeyPem"].as_str().unwrap().as_bytes())
+                    .unwrap();
+            ring.add(
+                provider,
+                k["keyName"].as_str().unwrap(),
+                key,
+                fle_decrypt::Padding::OaepSha256,
+            )
+            .unwrap();
         }
         ring
     }
@@ -181,9 +231,16 @@ impl Aws {
     /// Encrypts with the public key CloudFront holds under `key_name` (exported by fle).
     fn encrypt(&self, provider: &str, key_name: &str, plaintext: &[u8]) -> Vec<u8> {
         let out = self.run(&["keys", "export-public", key_name]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let pk = fle_decrypt::encrypt::PublicKey::from_pem(&out.stdout).unwrap();
-        fle_decrypt::encrypt::Encryptor::new(pk, provider, key_name).unwrap().encrypt(plaintext).unwrap()
+        fle_decrypt::encrypt::Encryptor::new(pk, provider, key_name)
+            .unwrap()
+            .encrypt(plaintext)
+            .unwrap()
     }
 
     fn decrypts(&self, provider: &str, msg: &[u8], want: &[u8]) -> bool {
@@ -194,7 +251,10 @@ impl Aws {
     }
 
     fn profile_key(&self, profile: &str) -> String {
-        self.ok(&["profiles", "show", profile])["entities"][0]["keyName"].as_str().unwrap().to_owned()
+        self.ok(&["profiles", "show", profile])["entities"][0]["keyName"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Key `k1`, profile `checkout` on it, for provider `prov-<tag>`.
@@ -203,7 +263,10 @@ impl Aws {
         let k1 = self.name("k1");
         let profile = self.name("checkout");
         self.ok(&["keys", "generate", "--name", &k1, "--provider", &provider]);
-        self.ok(&["profiles", "create", "--name", &profile, "--key", &k1, "--field", "card", "--field", "cvv*"]);
+        self.ok(&[
+            "profiles", "create", "--name", &profile, "--key", &k1, "--field", "card", "--field",
+            "cvv*",
+        ]);
         (provider, k1, profile)
     }
 }
@@ -213,29 +276,67 @@ fn aws_keys_profiles_configs_end_to_end() {
     let aws = Aws::new();
     let (provider, k1, profile) = aws.with_profile();
     // The private key lives in the provider's secret, encrypted with our KMS key.
-    assert_eq!(aws.key_statuses(&provider), [(k1.clone(), "current".to_owned())]);
+    assert_eq!(
+        aws.key_statuses(&provider),
+        [(k1.clone(), "current".to_owned())]
+    );
     let kms = aws.py(
         "print(c('secretsmanager').describe_secret(SecretId=sys.argv[2]).get('KmsKeyId', ''))",
         &[&format!("{}{provider}", aws.prefix)],
     );
-    assert!(kms.contains(&aws.kms_key), "secret not encrypted with the given KMS key: {kms}");
+    assert!(
+        kms.contains(&aws.kms_key),
+        "secret not encrypted with the given KMS key: {kms}"
+    );
     // The public key is in CloudFront (moto), the profile in the double.
     let listed = aws.ok(&["keys", "list"]);
-    let mine: Vec<&Value> = listed["keys"].as_array().unwrap().iter().filter(|k| k["name"] == k1.as_str()).collect();
+    let mine: Vec<&Value> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["name"] == k1.as_str())
+        .collect();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["usedBy"], serde_json::json!([profile]));
     let shown = aws.ok(&["profiles", "show", &profile]);
-    assert_eq!(shown["entities"][0]["fieldPatterns"], serde_json::json!(["card", "cvv*"]));
+    assert_eq!(
+        shown["entities"][0]["fieldPatterns"],
+        serde_json::json!(["card", "cvv*"])
+    );
     assert_eq!(shown["entities"][0]["providerId"], provider.as_str());
 
     // Configurations, in-use rules and ETags through the real SDK and the double.
-    let cfg = aws.ok(&["configs", "create", "--profile", &profile, "--query-arg", &format!("alt={profile}")]);
+    let cfg = aws.ok(&[
+        "configs",
+        "create",
+        "--profile",
+        &profile,
+        "--query-arg",
+        &format!("alt={profile}"),
+    ]);
     let cid = cfg["config"]["id"].as_str().unwrap().to_owned();
     let err = aws.fails(&["profiles", "delete", &profile], 1);
     assert!(err.contains("FieldLevelEncryptionProfileInUse"), "{err}");
-    let err = aws.fails(&["profiles", "update", &profile, "--comment", "x", "--if-match", "EWRONGWRONGWRO"], 1);
+    let err = aws.fails(
+        &[
+            "profiles",
+            "update",
+            &profile,
+            "--comment",
+            "x",
+            "--if-match",
+            "EWRONGWRONGWRO",
+        ],
+        1,
+    );
     assert!(err.contains("changed since it was read"), "{err}");
-    let updated = aws.ok(&["configs", "update", &cid, "--forward-unknown-content-type", "true"]);
+    let updated = aws.ok(&[
+        "configs",
+        "update",
+        &cid,
+        "--forward-unknown-content-type",
+        "true",
+    ]);
     assert_eq!(updated["config"]["forwardWhenContentTypeIsUnknown"], true);
     assert_ne!(updated["config"]["etag"], cfg["config"]["etag"]);
 
@@ -277,33 +378,83 @@ fn aws_keys_profiles_configs_end_to_end() {
     let k2 = aws.name("k2");
     let (_, version) = aws.secret(&provider);
     let before = aws.ok(&["profiles", "show", &profile]);
-    let plan = aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--dry-run"]);
+    let plan = aws.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        &profile,
+        "--new-key-name",
+        &k2,
+        "--dry-run",
+    ]);
     assert_eq!(plan["dryRun"], true);
-    aws.ok(&["keys", "generate", "--name", &aws.name("k9"), "--provider", &provider, "--dry-run"]);
-    aws.ok(&["profiles", "update", &profile, "--field", "zip", "--dry-run"]);
+    aws.ok(&[
+        "keys",
+        "generate",
+        "--name",
+        &aws.name("k9"),
+        "--provider",
+        &provider,
+        "--dry-run",
+    ]);
+    aws.ok(&[
+        "profiles",
+        "update",
+        &profile,
+        "--field",
+        "zip",
+        "--dry-run",
+    ]);
     assert_eq!(aws.secret(&provider).1, version);
     assert_eq!(aws.ok(&["profiles", "show", &profile]), before);
     let listed = aws.ok(&["keys", "list"]);
-    assert!(!listed["keys"].as_array().unwrap().iter().any(|k| k["name"] == aws.name("k9").as_str() || k["name"] == k2.as_str()));
+    assert!(!listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["name"] == aws.name("k9").as_str() || k["name"] == k2.as_str()));
 
     // Rotation and retirement; messages under both keys decrypt until the old one retires.
     let old_msg = aws.encrypt(&provider, &k1, b"4111");
-    let r = aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--grace", "0s"]);
+    let r = aws.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        &profile,
+        "--new-key-name",
+        &k2,
+        "--grace",
+        "0s",
+    ]);
     assert_eq!(r["oldKey"], k1.as_str());
     assert_eq!(aws.profile_key(&profile), k2);
     let new_msg = aws.encrypt(&provider, &k2, b"5555");
     assert!(aws.decrypts(&provider, &old_msg, b"4111"));
     assert!(aws.decrypts(&provider, &new_msg, b"5555"));
     let retired = aws.ok(&["keys", "retire"]);
-    let mine: Vec<&Value> = retired["keys"].as_array().unwrap().iter().filter(|k| k["provider"] == provider.as_str()).collect();
+    let mine: Vec<&Value> = retired["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["provider"] == provider.as_str())
+        .collect();
     assert_eq!(mine.len(), 1, "{retired}");
     assert_eq!(mine[0]["outcome"], "retired");
-    assert_eq!(aws.key_statuses(&provider), [(k2.clone(), "current".to_owned())]);
+    assert_eq!(
+        aws.key_statuses(&provider),
+        [(k2.clone(), "current".to_owned())]
+    );
     assert!(!aws.decrypts(&provider, &old_msg, b"4111"));
     assert!(aws.decrypts(&provider, &new_msg, b"5555"));
     // The old public key is gone from CloudFront (moto), the new one is there.
     let listed = aws.ok(&["keys", "list"]);
-    let names: Vec<&str> = listed["keys"].as_array().unwrap().iter().filter(|k| k["publicKeyId"].is_string()).map(|k| k["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["publicKeyId"].is_string())
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
     assert!(!names.contains(&k1.as_str()), "{names:?}");
     assert!(names.contains(&k2.as_str()), "{names:?}");
 }
@@ -324,15 +475,47 @@ fn interrupted_rotations(store: &'static str, steps: &[usize]) {
         let (provider, k1, profile) = aws.with_profile();
         let old_msg = aws.encrypt(&provider, &k1, b"old");
         let k2 = aws.name("k2");
-        let out = aws.run(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--danger-stop-after", &step.to_string()]);
-        assert_eq!(out.status.code(), Some(KILLED), "step {step}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = aws.run(&[
+            "keys",
+            "rotate",
+            "--profile",
+            &profile,
+            "--new-key-name",
+            &k2,
+            "--danger-stop-after",
+            &step.to_string(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(KILLED),
+            "step {step}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(aws.decrypts(&provider, &old_msg, b"old"), "step {step}");
         // The killed run's claim is left in the secret; the rerun on this host sees its process is gone.
-        let r = aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2]);
+        let r = aws.ok(&[
+            "keys",
+            "rotate",
+            "--profile",
+            &profile,
+            "--new-key-name",
+            &k2,
+        ]);
         assert_eq!(r["resumed"], step >= 2, "step {step}: {r}");
-        assert_eq!(aws.key_statuses(&provider), [(k1.clone(), "previous".to_owned()), (k2.clone(), "current".to_owned())], "step {step}");
+        assert_eq!(
+            aws.key_statuses(&provider),
+            [
+                (k1.clone(), "previous".to_owned()),
+                (k2.clone(), "current".to_owned())
+            ],
+            "step {step}"
+        );
         assert_eq!(aws.profile_key(&profile), k2, "step {step}");
-        assert_eq!(aws.secret(&provider).0["claims"], Value::Null, "step {step}: claim not released");
+        assert_eq!(
+            aws.secret(&provider).0["claims"],
+            Value::Null,
+            "step {step}: claim not released"
+        );
         let new_msg = aws.encrypt(&provider, &k2, b"new");
         assert!(aws.decrypts(&provider, &old_msg, b"old"), "step {step}");
         assert!(aws.decrypts(&provider, &new_msg, b"new"), "step {step}");
@@ -357,8 +540,18 @@ fn concurrent_rotation(store: &'static str) {
     let reached = dir.path().join("go.reached");
     let a = aws
         .cmd(&[
-            "keys", "rotate", "--profile", &profile, "--new-key-name", &aws.name("ka"), "--output", "json",
-            "--danger-pause-after", "2", "--danger-resume-file", gate.to_str().unwrap(),
+            "keys",
+            "rotate",
+            "--profile",
+            &profile,
+            "--new-key-name",
+            &aws.name("ka"),
+            "--output",
+            "json",
+            "--danger-pause-after",
+            "2",
+            "--danger-resume-file",
+            gate.to_str().unwrap(),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -366,19 +559,49 @@ fn concurrent_rotation(store: &'static str) {
         .unwrap();
     let start = Instant::now();
     while !reached.exists() {
-        assert!(start.elapsed() < Duration::from_secs(60), "rotation A never reached step 2");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "rotation A never reached step 2"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let (_, version_before) = aws.secret(&provider);
     let profile_before = aws.ok(&["profiles", "show", &profile]);
-    let err = aws.fails(&["keys", "rotate", "--profile", &profile, "--new-key-name", &aws.name("kb")], 1);
-    assert!(err.contains("another `fle keys rotate` of profile"), "{err}");
-    assert_eq!(aws.secret(&provider).1, version_before, "the losing rotation wrote the keyring secret");
+    let err = aws.fails(
+        &[
+            "keys",
+            "rotate",
+            "--profile",
+            &profile,
+            "--new-key-name",
+            &aws.name("kb"),
+        ],
+        1,
+    );
+    assert!(
+        err.contains("another `fle keys rotate` of profile"),
+        "{err}"
+    );
+    assert_eq!(
+        aws.secret(&provider).1,
+        version_before,
+        "the losing rotation wrote the keyring secret"
+    );
     assert_eq!(aws.ok(&["profiles", "show", &profile]), profile_before);
     std::fs::write(&gate, b"").unwrap();
     let out = a.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(aws.key_statuses(&provider), [(k1, "previous".to_owned()), (aws.name("ka"), "current".to_owned())]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        aws.key_statuses(&provider),
+        [
+            (k1, "previous".to_owned()),
+            (aws.name("ka"), "current".to_owned())
+        ]
+    );
 }
 
 #[test]
@@ -393,7 +616,10 @@ fn aws_ssm_keyring_is_an_advanced_securestring_under_our_kms_key() {
     let meta: Value = serde_json::from_str(&meta).unwrap();
     assert_eq!(meta["type"], "SecureString");
     assert_eq!(meta["tier"], "Advanced");
-    assert!(meta["key"].as_str().unwrap().contains(&aws.kms_key), "{meta}");
+    assert!(
+        meta["key"].as_str().unwrap().contains(&aws.kms_key),
+        "{meta}"
+    );
     // No lock parameter is left behind.
     let names = aws.py(
         "print(json.dumps([p['Name'] for p in c('ssm').get_parameters_by_path(Path=sys.argv[2], Recursive=True)['Parameters']]))",
@@ -403,11 +629,27 @@ fn aws_ssm_keyring_is_an_advanced_securestring_under_our_kms_key() {
     // Rotate, retire, decrypt: the same behaviour as with Secrets Manager.
     let old_msg = aws.encrypt(&provider, &k1, b"old");
     let k2 = aws.name("k2");
-    aws.ok(&["keys", "rotate", "--profile", &profile, "--new-key-name", &k2, "--grace", "0s"]);
+    aws.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        &profile,
+        "--new-key-name",
+        &k2,
+        "--grace",
+        "0s",
+    ]);
     let new_msg = aws.encrypt(&provider, &k2, b"new");
     assert!(aws.decrypts(&provider, &old_msg, b"old"));
     let listed = aws.ok(&["keys", "list"]);
-    assert!(listed["keys"].as_array().unwrap().iter().any(|k| k["name"] == k2.as_str() && k["provider"] == provider.as_str()), "{listed}");
+    assert!(
+        listed["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["name"] == k2.as_str() && k["provider"] == provider.as_str()),
+        "{listed}"
+    );
     aws.ok(&["keys", "retire"]);
     assert_eq!(aws.key_statuses(&provider), [(k2, "current".to_owned())]);
     assert!(!aws.decrypts(&provider, &old_msg, b"old"));
@@ -420,21 +662,43 @@ fn concurrent_generates(store: &'static str) {
     let aws = Aws::with_store(store);
     let provider = aws.name("prov");
     // The first key creates the secret / parameter; then six writers at once.
-    aws.ok(&["keys", "generate", "--name", &aws.name("k0"), "--provider", &provider]);
+    aws.ok(&[
+        "keys",
+        "generate",
+        "--name",
+        &aws.name("k0"),
+        "--provider",
+        &provider,
+    ]);
     let children: Vec<_> = (1..=6)
         .map(|i| {
-            aws.cmd(&["keys", "generate", "--name", &aws.name(&format!("k{i}")), "--provider", &provider])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            aws.cmd(&[
+                "keys",
+                "generate",
+                "--name",
+                &aws.name(&format!("k{i}")),
+                "--provider",
+                &provider,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let names: Vec<String> = aws.key_statuses(&provider).into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = aws
+        .key_statuses(&provider)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     let want: Vec<String> = (0..=6).map(|i| aws.name(&format!("k{i}"))).collect();
     assert_eq!(names, want);
 }

@@ -3,7 +3,12 @@
 //! Ids, ETags, times and the keystore path are redacted (common::redact) so the files are stable.
 //! After an intended change: `SNAPSHOTS=overwrite cargo test -p fle-cli --test cli_snapshots`,
 //! then review the diff.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // tests: a panic is a failure
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests: a panic is a failure
 
 mod common;
 
@@ -23,7 +28,10 @@ fn transcript(s: &Store, args: &[&str]) -> String {
 }
 
 fn session(s: &Store, runs: &[&[&str]]) -> String {
-    runs.iter().map(|a| transcript(s, a)).collect::<Vec<_>>().join("\n")
+    runs.iter()
+        .map(|a| transcript(s, a))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -53,13 +61,48 @@ fn text_outputs() {
         &[
             &["keys", "list"],
             &["keys", "generate", "--name", "k1", "--provider", "prov"],
-            &["keys", "generate", "--name", "k2", "--provider", "prov", "--dry-run"],
-            &["profiles", "create", "--name", "checkout", "--key", "k1", "--field", "card", "--field", "cvv*"],
+            &[
+                "keys",
+                "generate",
+                "--name",
+                "k2",
+                "--provider",
+                "prov",
+                "--dry-run",
+            ],
+            &[
+                "profiles", "create", "--name", "checkout", "--key", "k1", "--field", "card",
+                "--field", "cvv*",
+            ],
             &["profiles", "list"],
-            &["configs", "create", "--profile", "checkout", "--query-arg", "alt=checkout"],
+            &[
+                "configs",
+                "create",
+                "--profile",
+                "checkout",
+                "--query-arg",
+                "alt=checkout",
+            ],
             &["keys", "list"],
-            &["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--dry-run"],
-            &["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--grace", "0s"],
+            &[
+                "keys",
+                "rotate",
+                "--profile",
+                "checkout",
+                "--new-key-name",
+                "k2",
+                "--dry-run",
+            ],
+            &[
+                "keys",
+                "rotate",
+                "--profile",
+                "checkout",
+                "--new-key-name",
+                "k2",
+                "--grace",
+                "0s",
+            ],
             &["keys", "show", "k1"],
             &["keys", "retire", "--dry-run"],
             &["keys", "retire"],
@@ -75,10 +118,38 @@ fn json_outputs() {
     let text = session(
         &s,
         &[
-            &["keys", "generate", "--name", "k1", "--provider", "prov", "--output", "json"],
-            &["profiles", "create", "--name", "checkout", "--key", "k1", "--field", "card", "--output", "json"],
-            &["configs", "create", "--profile", "checkout", "--output", "json"],
-            &["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--output", "json"],
+            &[
+                "keys",
+                "generate",
+                "--name",
+                "k1",
+                "--provider",
+                "prov",
+                "--output",
+                "json",
+            ],
+            &[
+                "profiles", "create", "--name", "checkout", "--key", "k1", "--field", "card",
+                "--output", "json",
+            ],
+            &[
+                "configs",
+                "create",
+                "--profile",
+                "checkout",
+                "--output",
+                "json",
+            ],
+            &[
+                "keys",
+                "rotate",
+                "--profile",
+                "checkout",
+                "--new-key-name",
+                "k2",
+                "--output",
+                "json",
+            ],
             &["keys", "list", "--output", "json"],
             &["profiles", "list", "--output", "json"],
             &["keys", "retire", "--output", "json"],
@@ -95,12 +166,40 @@ fn error_messages() {
         &[
             &["keys", "show", "nope"],
             &["keys", "generate", "--name", "k1", "--provider", "prov"],
-            &["keys", "generate", "--name", "bad name", "--provider", "prov"],
+            &[
+                "keys",
+                "generate",
+                "--name",
+                "bad name",
+                "--provider",
+                "prov",
+            ],
             &["keys", "rotate", "--profile", "nope"],
             &["keys", "rotate", "--profile", "checkout", "--grace", "soon"],
-            &["profiles", "create", "--name", "p2", "--key", "k1", "--field", "card*", "--field", "cardholder"],
-            &["profiles", "create", "--name", "p2", "--key", "missing", "--field", "zip"],
-            &["profiles", "update", "checkout", "--comment", "x", "--if-match", "EAAAAAAAAAAAAA"],
+            &[
+                "profiles",
+                "create",
+                "--name",
+                "p2",
+                "--key",
+                "k1",
+                "--field",
+                "card*",
+                "--field",
+                "cardholder",
+            ],
+            &[
+                "profiles", "create", "--name", "p2", "--key", "missing", "--field", "zip",
+            ],
+            &[
+                "profiles",
+                "update",
+                "checkout",
+                "--comment",
+                "x",
+                "--if-match",
+                "EAAAAAAAAAAAAA",
+            ],
             &["configs", "create", "--content-type", "application/json"],
             &["configs", "show", "CNOPE"],
             &["configs", "attach", "--distribution", "E1", "--detach"],

@@ -1,6 +1,11 @@
 //! `fle demo` is the README's first command: it must run with nothing set up and hold every check.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 #[test]
 fn demo_runs_end_to_end_and_shows_no_plaintext() {
@@ -10,8 +15,19 @@ fn demo_runs_end_to_end_and_shows_no_plaintext() {
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    for step in ["1. keys", "4. CloudFront", "5. Lambda@Edge", "6. backend", "7. rotation", "8. retire"] {
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "1. keys",
+        "4. CloudFront",
+        "5. Lambda@Edge",
+        "6. backend",
+        "7. rotation",
+        "8. retire",
+    ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }
     assert!(stdout.contains("signed headers: ") && stdout.contains("x-api-key"));

@@ -5,7 +5,12 @@
 //! every key accounted for, the profile on the new key, and messages encrypted with the old and
 //! the new public key (CloudFront's way, via fle_decrypt::encrypt) still decrypting with the
 //! keyring file until the old key is retired.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // tests: a panic is a failure
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests: a panic is a failure
 
 mod common;
 
@@ -21,15 +26,24 @@ fn key_names(s: &Store, provider: &str) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| (k["keyName"].as_str().unwrap().to_owned(), k["status"].as_str().unwrap().to_owned()))
+        .map(|k| {
+            (
+                k["keyName"].as_str().unwrap().to_owned(),
+                k["status"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     v.sort();
     v
 }
 
 fn public_names(s: &Store) -> Vec<String> {
-    let mut v: Vec<String> =
-        s.state()["publicKeys"].as_array().unwrap().iter().map(|k| k["config"]["name"].as_str().unwrap().to_owned()).collect();
+    let mut v: Vec<String> = s.state()["publicKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["config"]["name"].as_str().unwrap().to_owned())
+        .collect();
     v.sort();
     v
 }
@@ -48,11 +62,30 @@ fn decrypts(s: &Store, message: &[u8], want: &[u8]) -> bool {
 fn interrupted_rotation_converges(step: usize) {
     let s = Store::with_profile();
     let old_msg = encrypt_for(&s, "prov", "k1", b"4111 1111 1111 1111");
-    let out = s.run(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--grace", "1h", "--danger-stop-after", &step.to_string()]);
-    assert_eq!(out.status.code(), Some(KILLED), "step {step}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = s.run(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+        "--grace",
+        "1h",
+        "--danger-stop-after",
+        &step.to_string(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(KILLED),
+        "step {step}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Interrupted: the old key still decrypts, whatever step we stopped at.
-    assert!(decrypts(&s, &old_msg, b"4111 1111 1111 1111"), "step {step}: old message lost");
+    assert!(
+        decrypts(&s, &old_msg, b"4111 1111 1111 1111"),
+        "step {step}: old message lost"
+    );
     // From step 2 on, the new private key is stored before anything can encrypt with it.
     let names: Vec<String> = key_names(&s, "prov").into_iter().map(|(n, _)| n).collect();
     if step >= 2 {
@@ -65,14 +98,33 @@ fn interrupted_rotation_converges(step: usize) {
         assert_eq!(public_names(&s), ["k1", "k2"]);
     }
     let expected_profile_key = if step >= 4 { "k2" } else { "k1" };
-    assert_eq!(s.profile_key_name("checkout"), expected_profile_key, "step {step}");
+    assert_eq!(
+        s.profile_key_name("checkout"),
+        expected_profile_key,
+        "step {step}"
+    );
 
     // Rerun: continues (or, after step 1, starts over) and converges.
-    let v = s.json(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--grace", "1h"]);
+    let v = s.json(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+        "--grace",
+        "1h",
+    ]);
     assert_eq!(v["resumed"], step >= 2, "step {step}: {v}");
     assert_eq!(v["oldKey"], "k1");
     assert_eq!(v["newKey"], "k2");
-    assert_eq!(key_names(&s, "prov"), [("k1".into(), "previous".into()), ("k2".into(), "current".into())]);
+    assert_eq!(
+        key_names(&s, "prov"),
+        [
+            ("k1".into(), "previous".into()),
+            ("k2".into(), "current".into())
+        ]
+    );
     assert_eq!(public_names(&s), ["k1", "k2"]);
     assert_eq!(s.profile_key_name("checkout"), "k2");
 
@@ -107,18 +159,61 @@ fn interrupted_after_step_4_converges() {
 #[test]
 fn interrupted_after_step_5_is_complete() {
     let s = Store::with_profile();
-    let out = s.run(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--danger-stop-after", "5"]);
+    let out = s.run(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+        "--danger-stop-after",
+        "5",
+    ]);
     assert_eq!(out.status.code(), Some(KILLED));
-    assert_eq!(key_names(&s, "prov"), [("k1".into(), "previous".into()), ("k2".into(), "current".into())]);
+    assert_eq!(
+        key_names(&s, "prov"),
+        [
+            ("k1".into(), "previous".into()),
+            ("k2".into(), "current".into())
+        ]
+    );
     assert_eq!(s.profile_key_name("checkout"), "k2");
     // The same command again is a no-op that reports the finished rotation.
-    let again = s.json(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2"]);
+    let again = s.json(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+    ]);
     assert_eq!(again["resumed"], true);
     assert_eq!(again["oldKey"], "k1");
-    assert!(again["steps"].as_array().unwrap().iter().all(|x| x["outcome"] == "already done"), "{again}");
-    assert_eq!(key_names(&s, "prov"), [("k1".into(), "previous".into()), ("k2".into(), "current".into())]);
+    assert!(
+        again["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["outcome"] == "already done"),
+        "{again}"
+    );
+    assert_eq!(
+        key_names(&s, "prov"),
+        [
+            ("k1".into(), "previous".into()),
+            ("k2".into(), "current".into())
+        ]
+    );
     // Nothing pending: a dry run with another name plans a fresh rotation from k2.
-    let plan = s.json(&["keys", "rotate", "--profile", "checkout", "--dry-run", "--new-key-name", "k3"]);
+    let plan = s.json(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--dry-run",
+        "--new-key-name",
+        "k3",
+    ]);
     assert_eq!(plan["oldKey"], "k2");
     assert_eq!(plan["resumed"], false);
 }
@@ -127,7 +222,16 @@ fn interrupted_after_step_5_is_complete() {
 fn retire_after_grace_removes_old_key_and_old_messages_stop_decrypting() {
     let s = Store::with_profile();
     let old_msg = encrypt_for(&s, "prov", "k1", b"old");
-    s.ok(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--grace", "0s"]);
+    s.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+        "--grace",
+        "0s",
+    ]);
     let new_msg = encrypt_for(&s, "prov", "k2", b"new");
     let plan = s.json(&["keys", "retire", "--dry-run"]);
     assert_eq!(plan["keys"][0]["outcome"], "planned");
@@ -144,13 +248,27 @@ fn retire_after_grace_removes_old_key_and_old_messages_stop_decrypting() {
 #[test]
 fn retire_never_removes_a_key_still_referenced() {
     let s = Store::with_profile();
-    s.ok(&["profiles", "create", "--name", "second", "--key", "k1", "--field", "zip"]);
+    s.ok(&[
+        "profiles", "create", "--name", "second", "--key", "k1", "--field", "zip",
+    ]);
     let old_msg = encrypt_for(&s, "prov", "k1", b"old");
-    s.ok(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--grace", "0s"]);
+    s.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+        "--grace",
+        "0s",
+    ]);
     // k1 is past its grace but profile "second" still encrypts with it.
     let r = s.json(&["keys", "retire"]);
     assert_eq!(r["keys"][0]["outcome"], "kept");
-    assert!(r["keys"][0]["reason"].as_str().unwrap().contains("still used by profile second"));
+    assert!(r["keys"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("still used by profile second"));
     assert!(decrypts(&s, &old_msg, b"old"));
     assert_eq!(public_names(&s), ["k1", "k2"]);
 }
@@ -159,7 +277,16 @@ fn retire_never_removes_a_key_still_referenced() {
 fn interrupted_retire_converges() {
     for step in 1..=2 {
         let s = Store::with_profile();
-        s.ok(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--grace", "0s"]);
+        s.ok(&[
+            "keys",
+            "rotate",
+            "--profile",
+            "checkout",
+            "--new-key-name",
+            "k2",
+            "--grace",
+            "0s",
+        ]);
         let out = s.run(&["keys", "retire", "--danger-stop-after", &step.to_string()]);
         assert_eq!(out.status.code(), Some(KILLED));
         let names = key_names(&s, "prov");
@@ -185,8 +312,18 @@ fn concurrent_rotations_one_wins_the_other_changes_nothing() {
     // A pauses after step 2, holding its claim on the profile.
     let a = s
         .cmd(&[
-            "keys", "rotate", "--profile", "checkout", "--new-key-name", "ka", "--output", "json",
-            "--danger-pause-after", "2", "--danger-resume-file", gate.to_str().unwrap(),
+            "keys",
+            "rotate",
+            "--profile",
+            "checkout",
+            "--new-key-name",
+            "ka",
+            "--output",
+            "json",
+            "--danger-pause-after",
+            "2",
+            "--danger-resume-file",
+            gate.to_str().unwrap(),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -194,19 +331,49 @@ fn concurrent_rotations_one_wins_the_other_changes_nothing() {
         .unwrap();
     let start = Instant::now();
     while !std::path::Path::new(&reached).exists() {
-        assert!(start.elapsed() < Duration::from_secs(30), "rotation A never reached step 2");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "rotation A never reached step 2"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let before = s.files();
-    let err = s.fails(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "kb"], 1);
-    assert!(err.contains("another `fle keys rotate` of profile \"checkout\" is running"), "{err}");
-    assert_eq!(before, s.files(), "the losing rotation changed the keystore");
+    let err = s.fails(
+        &[
+            "keys",
+            "rotate",
+            "--profile",
+            "checkout",
+            "--new-key-name",
+            "kb",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("another `fle keys rotate` of profile \"checkout\" is running"),
+        "{err}"
+    );
+    assert_eq!(
+        before,
+        s.files(),
+        "the losing rotation changed the keystore"
+    );
     std::fs::write(&gate, b"").unwrap();
     let out = a.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["newKey"], "ka");
-    assert_eq!(key_names(&s, "prov"), [("k1".into(), "previous".into()), ("ka".into(), "current".into())]);
+    assert_eq!(
+        key_names(&s, "prov"),
+        [
+            ("k1".into(), "previous".into()),
+            ("ka".into(), "current".into())
+        ]
+    );
     assert_eq!(s.profile_key_name("checkout"), "ka");
     assert!(decrypts(&s, &old_msg, b"old"));
 }
@@ -215,20 +382,52 @@ fn concurrent_rotations_one_wins_the_other_changes_nothing() {
 fn rotation_errors_name_the_step_and_what_to_do() {
     let s = Store::with_profile();
     let err = s.fails(&["keys", "rotate", "--profile", "nope"], 1);
-    assert!(err.contains("keys rotate: checks before step 1 failed: profile \"nope\" does not exist"), "{err}");
+    assert!(
+        err.contains("keys rotate: checks before step 1 failed: profile \"nope\" does not exist"),
+        "{err}"
+    );
     // The new key name is taken by a public key: refused before anything is generated.
     s.ok(&["keys", "generate", "--name", "k2", "--provider", "prov"]);
     let before = s.files();
-    let err = s.fails(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2"], 1);
-    assert!(err.contains("key \"k2\" already exists") && err.contains("nothing was changed"), "{err}");
+    let err = s.fails(
+        &[
+            "keys",
+            "rotate",
+            "--profile",
+            "checkout",
+            "--new-key-name",
+            "k2",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("key \"k2\" already exists") && err.contains("nothing was changed"),
+        "{err}"
+    );
     assert_eq!(before, s.files());
 }
 
 #[test]
 fn concurrent_retires_converge() {
     let s = Store::with_profile();
-    s.ok(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--grace", "0s"]);
-    let children: Vec<_> = (0..4).map(|_| s.cmd(&["keys", "retire"]).stdout(Stdio::null()).spawn().unwrap()).collect();
+    s.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+        "--grace",
+        "0s",
+    ]);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            s.cmd(&["keys", "retire"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
@@ -247,7 +446,16 @@ fn sigkill_at_any_moment_then_rerun_converges() {
         let msg = encrypt_for(&s, "prov", &current, b"card");
         let next = format!("r{round}");
         let mut child = s
-            .cmd(&["keys", "rotate", "--profile", "checkout", "--new-key-name", &next, "--grace", "0s"])
+            .cmd(&[
+                "keys",
+                "rotate",
+                "--profile",
+                "checkout",
+                "--new-key-name",
+                &next,
+                "--grace",
+                "0s",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -259,18 +467,42 @@ fn sigkill_at_any_moment_then_rerun_converges() {
         // Invariants right after the kill.
         let privates: Vec<String> = key_names(&s, "prov").into_iter().map(|(n, _)| n).collect();
         for public in public_names(&s) {
-            assert!(privates.contains(&public), "round {round}: public key {public} without its private key");
+            assert!(
+                privates.contains(&public),
+                "round {round}: public key {public} without its private key"
+            );
         }
         let on = s.profile_key_name("checkout");
-        assert!(privates.contains(&on), "round {round}: profile on {on} without its private key");
-        assert!(decrypts(&s, &msg, b"card"), "round {round}: a message under {current} no longer decrypts");
+        assert!(
+            privates.contains(&on),
+            "round {round}: profile on {on} without its private key"
+        );
+        assert!(
+            decrypts(&s, &msg, b"card"),
+            "round {round}: a message under {current} no longer decrypts"
+        );
 
         // Rerun converges: the profile ends on `next`, and the old key is previous.
-        s.ok(&["keys", "rotate", "--profile", "checkout", "--new-key-name", &next, "--grace", "0s"]);
+        s.ok(&[
+            "keys",
+            "rotate",
+            "--profile",
+            "checkout",
+            "--new-key-name",
+            &next,
+            "--grace",
+            "0s",
+        ]);
         assert_eq!(s.profile_key_name("checkout"), next, "round {round}");
         let statuses = key_names(&s, "prov");
-        assert!(statuses.contains(&(next.clone(), "current".to_owned())), "round {round}: {statuses:?}");
-        assert!(statuses.contains(&(current.clone(), "previous".to_owned())), "round {round}: {statuses:?}");
+        assert!(
+            statuses.contains(&(next.clone(), "current".to_owned())),
+            "round {round}: {statuses:?}"
+        );
+        assert!(
+            statuses.contains(&(current.clone(), "previous".to_owned())),
+            "round {round}: {statuses:?}"
+        );
         assert!(decrypts(&s, &msg, b"card"), "round {round}");
         // Keep under the 10-key quota.
         s.ok(&["keys", "retire"]);
@@ -283,18 +515,36 @@ fn switch_delay_keeps_the_profile_on_the_old_key_until_it_passes() {
     let s = Store::with_profile();
     let start = Instant::now();
     let child = s
-        .cmd(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2", "--switch-delay", "3s"])
+        .cmd(&[
+            "keys",
+            "rotate",
+            "--profile",
+            "checkout",
+            "--new-key-name",
+            "k2",
+            "--switch-delay",
+            "3s",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // While it waits: the new private key and public key exist, the profile is still on k1.
     while public_names(&s).len() < 2 {
-        assert!(start.elapsed() < Duration::from_secs(20), "step 3 never happened");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "step 3 never happened"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(s.profile_key_name("checkout"), "k1");
-    assert_eq!(key_names(&s, "prov"), [("k1".into(), "current".into()), ("k2".into(), "pending".into())]);
+    assert_eq!(
+        key_names(&s, "prov"),
+        [
+            ("k1".into(), "current".into()),
+            ("k2".into(), "pending".into())
+        ]
+    );
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(start.elapsed() >= Duration::from_secs(3));

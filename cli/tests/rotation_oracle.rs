@@ -2,7 +2,12 @@
 //! Python AWS Encryption SDK (tests/oracle/esdk_oracle.py) encrypts with the exported public keys
 //! as CloudFront would, and decrypts with the stored private keys. Needs FLE_TEST_PYTHON
 //! (scripts/test.sh sets it); without it this test FAILS, it is never skipped.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // tests: a panic is a failure
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)] // tests: a panic is a failure
 
 mod common;
 
@@ -18,7 +23,10 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 fn oracle(command: &str, request: &Value) -> Value {
     let python = std::env::var("FLE_TEST_PYTHON")
         .unwrap_or_else(|_| panic!("FLE_TEST_PYTHON is not set: run scripts/test.sh, which installs the Python ESDK oracle"));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/oracle/esdk_oracle.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/oracle/esdk_oracle.py"
+    );
     let mut child = Command::new(python)
         .args([script, command])
         .stdin(Stdio::piped())
@@ -26,9 +34,18 @@ fn oracle(command: &str, request: &Value) -> Value {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "oracle {command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "oracle {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -45,7 +62,14 @@ fn private_pem(s: &Store, provider: &str, key_name: &str) -> String {
 #[test]
 fn python_esdk_agrees_with_generated_and_rotated_keys() {
     let s = Store::with_profile();
-    s.ok(&["keys", "rotate", "--profile", "checkout", "--new-key-name", "k2"]);
+    s.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+    ]);
     let ring = s.decryptor("prov");
     for key in ["k1", "k2"] {
         // The ESDK encrypts with the exported public key, CloudFront's way (suite 0x0378, framed).
@@ -55,7 +79,9 @@ fn python_esdk_agrees_with_generated_and_rotated_keys() {
             &json!({"public_key": exported, "provider": "prov", "key_name": key,
                     "cases": [{"suite": 0x0378, "frame_length": 4096, "plaintext_b64": B64.encode(format!("card for {key}"))}]}),
         );
-        let msg = B64.decode(enc["messages_b64"][0].as_str().unwrap()).unwrap();
+        let msg = B64
+            .decode(enc["messages_b64"][0].as_str().unwrap())
+            .unwrap();
         let d = ring.decrypt(&msg).unwrap();
         assert_eq!(d.plaintext().expose(), format!("card for {key}").as_bytes());
         assert_eq!(d.key_name(), key);

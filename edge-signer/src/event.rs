@@ -25,7 +25,10 @@ pub struct Header {
 impl Header {
     /// An entry with its display-case name.
     pub fn new(key: &str, value: impl Into<String>) -> Self {
-        Self { key: Some(key.to_string()), value: value.into() }
+        Self {
+            key: Some(key.to_string()),
+            value: value.into(),
+        }
     }
 }
 

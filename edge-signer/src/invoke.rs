@@ -18,7 +18,10 @@ pub const DEFAULT_SERVICE: &str = "execute-api";
 /// # Errors
 /// [`Refusal::MalformedEvent`] unless the event has exactly one record; otherwise as
 /// [`sign_request`].
-pub fn sign_event(event: &OriginRequestEvent, params: &SigningParams<'_>) -> Result<Request, Refusal> {
+pub fn sign_event(
+    event: &OriginRequestEvent,
+    params: &SigningParams<'_>,
+) -> Result<Request, Refusal> {
     match event.records.as_slice() {
         [record] => sign_request(&record.cf.request, params),
         _ => Err(Refusal::MalformedEvent),
@@ -163,18 +166,22 @@ mod lite {
                     encoding: b.encoding.as_deref(),
                     data: &b.data,
                 }),
-                origin: self.origin.as_ref().and_then(|o| o.custom.as_ref()).map(|c| OriginInput {
-                    domain_name: &c.domain_name,
-                    path: &c.path,
-                    custom_header_names: c.custom_headers.keys().map(|k| k.as_ref()).collect(),
-                    api_keys: c
-                        .custom_headers
-                        .get(crate::sign::API_KEY_HEADER)
-                        .into_iter()
-                        .flatten()
-                        .map(|h| h.value.as_ref())
-                        .collect(),
-                }),
+                origin: self
+                    .origin
+                    .as_ref()
+                    .and_then(|o| o.custom.as_ref())
+                    .map(|c| OriginInput {
+                        domain_name: &c.domain_name,
+                        path: &c.path,
+                        custom_header_names: c.custom_headers.keys().map(|k| k.as_ref()).collect(),
+                        api_keys: c
+                            .custom_headers
+                            .get(crate::sign::API_KEY_HEADER)
+                            .into_iter()
+                            .flatten()
+                            .map(|h| h.value.as_ref())
+                            .collect(),
+                    }),
             }
         }
     }
@@ -204,12 +211,20 @@ pub fn invoke_json(input: &[u8]) -> Vec<u8> {
             Err(_) => Err(Refusal::BadConfig),
             Ok(time) => {
                 let credentials = inv.credentials.as_ref().and_then(|c| {
-                    Credentials::new(&c.access_key_id, &c.secret_access_key, c.session_token.as_deref())
+                    Credentials::new(
+                        &c.access_key_id,
+                        &c.secret_access_key,
+                        c.session_token.as_deref(),
+                    )
                 });
                 let params = SigningParams {
                     credentials: credentials.as_ref(),
                     region: inv.region.as_deref().filter(|r| !r.is_empty()),
-                    service: inv.service.as_deref().filter(|s| !s.is_empty()).unwrap_or(DEFAULT_SERVICE),
+                    service: inv
+                        .service
+                        .as_deref()
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or(DEFAULT_SERVICE),
                     time,
                     payload_sha256: inv.payload_sha256.as_deref(),
                 };
@@ -218,7 +233,10 @@ pub fn invoke_json(input: &[u8]) -> Vec<u8> {
         },
     };
     let written = match &outcome {
-        Ok(patch) => serde_json::to_vec(&Signed { signed: true, patch }),
+        Ok(patch) => serde_json::to_vec(&Signed {
+            signed: true,
+            patch,
+        }),
         Err(refusal) => serde_json::to_vec(&Outcome {
             signed: false,
             refusal: Some(refusal.to_string()),

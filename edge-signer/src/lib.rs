@@ -37,6 +37,7 @@ mod wasm;
 
 pub use invoke::{invoke_json, outcome_json, sign_event, DEFAULT_SERVICE};
 pub use sign::{
-    is_valid_scope_part, region_from_domain, sign_patch, sign_request, Credentials, Refusal, RequestPatch, SigningParams,
+    is_valid_scope_part, region_from_domain, sign_patch, sign_request, Credentials, Refusal,
+    RequestPatch, SigningParams,
 };
 pub use time::{SigningTime, TimeError};

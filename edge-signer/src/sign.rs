@@ -10,7 +10,12 @@ use crate::sigv4::{self, CanonicalInput};
 use crate::time::SigningTime;
 
 /// Headers the signer sets itself; a viewer's copy is dropped so it cannot ride along.
-const SIGNER_HEADERS: [&str; 4] = ["authorization", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"];
+const SIGNER_HEADERS: [&str; 4] = [
+    "authorization",
+    "x-amz-content-sha256",
+    "x-amz-date",
+    "x-amz-security-token",
+];
 
 /// The origin custom header carrying the API Gateway API key: signed when present.
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
@@ -28,14 +33,20 @@ pub struct Credentials {
 
 impl Credentials {
     /// Credentials from their parts; empty strings count as absent (`None`).
-    pub fn new(access_key_id: &str, secret_access_key: &str, session_token: Option<&str>) -> Option<Self> {
+    pub fn new(
+        access_key_id: &str,
+        secret_access_key: &str,
+        session_token: Option<&str>,
+    ) -> Option<Self> {
         if access_key_id.is_empty() || secret_access_key.is_empty() {
             return None;
         }
         Some(Self {
             access_key_id: access_key_id.to_string(),
             secret_access_key: Zeroizing::new(secret_access_key.to_string()),
-            session_token: session_token.filter(|t| !t.is_empty()).map(|t| Zeroizing::new(t.to_string())),
+            session_token: session_token
+                .filter(|t| !t.is_empty())
+                .map(|t| Zeroizing::new(t.to_string())),
         })
     }
 
@@ -50,7 +61,10 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -108,11 +122,19 @@ impl Refusal {
         let (status, description) = match self {
             Self::BodyTruncated => ("413", "Payload Too Large"),
             Self::DotSegment => ("400", "Bad Request"),
-            Self::MissingCredentials | Self::MalformedEvent | Self::BadConfig => ("500", "Internal Server Error"),
+            Self::MissingCredentials | Self::MalformedEvent | Self::BadConfig => {
+                ("500", "Internal Server Error")
+            }
         };
         let mut headers = Headers::new();
-        headers.insert("content-type".into(), vec![Header::new("Content-Type", "text/plain; charset=utf-8")]);
-        headers.insert("cache-control".into(), vec![Header::new("Cache-Control", "no-store")]);
+        headers.insert(
+            "content-type".into(),
+            vec![Header::new("Content-Type", "text/plain; charset=utf-8")],
+        );
+        headers.insert(
+            "cache-control".into(),
+            vec![Header::new("Cache-Control", "no-store")],
+        );
         Response {
             status: status.into(),
             status_description: description.into(),
@@ -141,7 +163,9 @@ impl RequestPatch {
     /// Applies the patch to the request it was computed for.
     pub fn apply(self, request: &mut Request) {
         request.querystring = self.querystring;
-        request.headers.retain(|name, _| !self.remove_headers.contains(name));
+        request
+            .headers
+            .retain(|name, _| !self.remove_headers.contains(name));
         request.headers.extend(self.set_headers);
     }
 }
@@ -209,20 +233,37 @@ impl<'a> SignInput<'a> {
                 encoding: b.encoding.as_deref(),
                 data: &b.data,
             }),
-            origin: request.origin.as_ref().and_then(|o| o.custom.as_ref()).map(|c| OriginInput {
-                domain_name: &c.domain_name,
-                path: &c.path,
-                custom_header_names: c.custom_headers.keys().map(String::as_str).collect(),
-                api_keys: c.custom_headers.get(API_KEY_HEADER).into_iter().flatten().map(|h| h.value.as_str()).collect(),
-            }),
+            origin: request
+                .origin
+                .as_ref()
+                .and_then(|o| o.custom.as_ref())
+                .map(|c| OriginInput {
+                    domain_name: &c.domain_name,
+                    path: &c.path,
+                    custom_header_names: c.custom_headers.keys().map(String::as_str).collect(),
+                    api_keys: c
+                        .custom_headers
+                        .get(API_KEY_HEADER)
+                        .into_iter()
+                        .flatten()
+                        .map(|h| h.value.as_str())
+                        .collect(),
+                }),
         }
     }
 }
 
-pub(crate) fn sign_input(request: &SignInput<'_>, params: &SigningParams<'_>) -> Result<RequestPatch, Refusal> {
+pub(crate) fn sign_input(
+    request: &SignInput<'_>,
+    params: &SigningParams<'_>,
+) -> Result<RequestPatch, Refusal> {
     let origin = request.origin.as_ref().ok_or(Refusal::MalformedEvent)?;
     let domain = origin.domain_name.to_ascii_lowercase();
-    if domain.is_empty() || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+    if domain.is_empty()
+        || !domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
         return Err(Refusal::MalformedEvent);
     }
     let region = match params.region {
@@ -235,7 +276,11 @@ pub(crate) fn sign_input(request: &SignInput<'_>, params: &SigningParams<'_>) ->
 
     let path = format!("{}{}", origin.path, request.uri);
     if !path.starts_with('/') || has_dot_segment(&path) {
-        return Err(if path.starts_with('/') { Refusal::DotSegment } else { Refusal::MalformedEvent });
+        return Err(if path.starts_with('/') {
+            Refusal::DotSegment
+        } else {
+            Refusal::MalformedEvent
+        });
     }
 
     let payload_sha256 = payload_sha256(request.body.as_ref(), params.payload_sha256)?;
@@ -265,7 +310,12 @@ pub(crate) fn sign_input(request: &SignInput<'_>, params: &SigningParams<'_>) ->
     });
     let scope = sigv4::credential_scope(params.time, &region, params.service);
     let string_to_sign = sigv4::string_to_sign(params.time, &scope, &canonical.text);
-    let key = cached_signing_key(&credentials.secret_access_key, params.time, &region, params.service);
+    let key = cached_signing_key(
+        &credentials.secret_access_key,
+        params.time,
+        &region,
+        params.service,
+    );
     let signature = sigv4::signature(&key, &string_to_sign);
 
     let remove_headers = request
@@ -276,10 +326,19 @@ pub(crate) fn sign_input(request: &SignInput<'_>, params: &SigningParams<'_>) ->
         .collect();
     let mut set = Headers::new();
     set.insert("host".into(), vec![Header::new("Host", domain)]);
-    set.insert("x-amz-date".into(), vec![Header::new("X-Amz-Date", amz_date)]);
-    set.insert("x-amz-content-sha256".into(), vec![Header::new("X-Amz-Content-Sha256", payload_sha256)]);
+    set.insert(
+        "x-amz-date".into(),
+        vec![Header::new("X-Amz-Date", amz_date)],
+    );
+    set.insert(
+        "x-amz-content-sha256".into(),
+        vec![Header::new("X-Amz-Content-Sha256", payload_sha256)],
+    );
     if let Some(token) = &credentials.session_token {
-        set.insert("x-amz-security-token".into(), vec![Header::new("X-Amz-Security-Token", token.to_string())]);
+        set.insert(
+            "x-amz-security-token".into(),
+            vec![Header::new("X-Amz-Security-Token", token.to_string())],
+        );
     }
     set.insert(
         "authorization".into(),
@@ -293,7 +352,11 @@ pub(crate) fn sign_input(request: &SignInput<'_>, params: &SigningParams<'_>) ->
             ),
         )],
     );
-    Ok(RequestPatch { querystring: query, remove_headers, set_headers: set })
+    Ok(RequestPatch {
+        querystring: query,
+        remove_headers,
+        set_headers: set,
+    })
 }
 
 /// The last derived signing key. It changes once a day (or when the credentials rotate), and
@@ -311,14 +374,22 @@ thread_local! {
     static KEY_CACHE: std::cell::RefCell<Option<CachedKey>> = const { std::cell::RefCell::new(None) };
 }
 
-fn cached_signing_key(secret: &str, time: SigningTime, region: &str, service: &str) -> Zeroizing<[u8; 32]> {
+fn cached_signing_key(
+    secret: &str,
+    time: SigningTime,
+    region: &str,
+    service: &str,
+) -> Zeroizing<[u8; 32]> {
     let date = time.date();
     KEY_CACHE.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else {
             return Zeroizing::new(sigv4::signing_key(secret, time, region, service));
         };
         if let Some(hit) = slot.as_ref().filter(|c| {
-            c.date == date && c.region == region && c.service == service && c.secret.as_str() == secret
+            c.date == date
+                && c.region == region
+                && c.service == service
+                && c.secret.as_str() == secret
         }) {
             return hit.key.clone();
         }
@@ -343,7 +414,11 @@ fn payload_sha256(body: Option<&BodyInput<'_>>, given: Option<&str>) -> Result<S
         return Err(Refusal::BodyTruncated);
     }
     if let Some(hash) = given {
-        return if sigv4::is_sha256_hex(hash) { Ok(hash.to_string()) } else { Err(Refusal::MalformedEvent) };
+        return if sigv4::is_sha256_hex(hash) {
+            Ok(hash.to_string())
+        } else {
+            Err(Refusal::MalformedEvent)
+        };
     }
     match body.encoding {
         // Hash the decoded bytes themselves: a detour through a UTF-8 string would change them.
@@ -370,7 +445,10 @@ pub fn region_from_domain(domain: &str) -> Option<String> {
 /// True for a plausible region or service name: lowercase letters, digits and `-`, at most
 /// 64 characters (they go into the credential scope).
 pub fn is_valid_scope_part(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_SCOPE_PART && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty()
+        && s.len() <= MAX_SCOPE_PART
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// True when a segment is `.` or `..`, also written with `%2E`/`%2e`.
@@ -387,8 +465,14 @@ mod tests {
 
     #[test]
     fn regions_from_domains() {
-        assert_eq!(region_from_domain("a1.execute-api.eu-west-3.amazonaws.com").as_deref(), Some("eu-west-3"));
-        assert_eq!(region_from_domain("x.lambda-url.us-east-2.on.aws").as_deref(), Some("us-east-2"));
+        assert_eq!(
+            region_from_domain("a1.execute-api.eu-west-3.amazonaws.com").as_deref(),
+            Some("eu-west-3")
+        );
+        assert_eq!(
+            region_from_domain("x.lambda-url.us-east-2.on.aws").as_deref(),
+            Some("us-east-2")
+        );
         assert_eq!(region_from_domain("example.com"), None);
         assert_eq!(region_from_domain("a.execute-api.evil.example.com"), None);
     }

@@ -52,7 +52,10 @@ pub fn canonical_request(input: &CanonicalInput<'_>) -> CanonicalRequest {
         signed_headers,
         input.payload_sha256
     );
-    CanonicalRequest { text, signed_headers }
+    CanonicalRequest {
+        text,
+        signed_headers,
+    }
 }
 
 /// `date/region/service/aws4_request`.
@@ -70,7 +73,12 @@ pub fn string_to_sign(time: SigningTime, scope: &str, canonical_request: &str) -
 }
 
 /// Derives the signing key (SigV4 step 3). The caller should drop it soon after use.
-pub fn signing_key(secret_access_key: &str, time: SigningTime, region: &str, service: &str) -> [u8; 32] {
+pub fn signing_key(
+    secret_access_key: &str,
+    time: SigningTime,
+    region: &str,
+    service: &str,
+) -> [u8; 32] {
     let mut first = Vec::with_capacity(secret_access_key.len().saturating_add(4));
     first.extend_from_slice(b"AWS4");
     first.extend_from_slice(secret_access_key.as_bytes());
@@ -115,18 +123,27 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// One hex digit of a nibble; `ten` is `a` or `A`.
 fn hex_digit(nibble: u8, ten: u8) -> char {
-    char::from(if nibble < 10 { b'0' + nibble } else { ten + (nibble & 0x0f) - 10 })
+    char::from(if nibble < 10 {
+        b'0' + nibble
+    } else {
+        ten + (nibble & 0x0f) - 10
+    })
 }
 
 /// True for a 64-character lowercase hex string (a SHA-256 digest as SigV4 writes it).
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// SigV4 URI encoding: unreserved characters stay, every other byte becomes `%XX` (uppercase).
 pub fn uri_encode(bytes: &[u8], keep_slash: bool, out: &mut String) {
     for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
             out.push(char::from(b));
         } else {
             out.push('%');
@@ -190,7 +207,10 @@ pub fn parse_query(query: &str) -> Vec<QueryParam> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            QueryParam { name: percent_decode(name.as_bytes()), value: percent_decode(value.as_bytes()) }
+            QueryParam {
+                name: percent_decode(name.as_bytes()),
+                value: percent_decode(value.as_bytes()),
+            }
         })
         .collect()
 }
@@ -254,8 +274,10 @@ fn hex_value(b: u8) -> Option<u8> {
 /// `name:value\n` lines sorted by lowercase name and the `;`-joined names.
 fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
     let mut merged: Vec<(String, String)> = Vec::with_capacity(headers.len());
-    let mut sorted: Vec<(String, &str)> =
-        headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.as_str())).collect();
+    let mut sorted: Vec<(String, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_str()))
+        .collect();
     // Stable sort: repeated names keep their received order.
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, value) in sorted {
@@ -318,6 +340,9 @@ mod tests {
             ("a".to_string(), "1".to_string()),
             ("b".to_string(), "z".to_string()),
         ];
-        assert_eq!(canonical_headers(&h), ("a:1\nb:x y,z\n".to_string(), "a;b".to_string()));
+        assert_eq!(
+            canonical_headers(&h),
+            ("a:1\nb:x y,z\n".to_string(), "a;b".to_string())
+        );
     }
 }

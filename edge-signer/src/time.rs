@@ -48,7 +48,9 @@ impl SigningTime {
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimeError> {
         let b = text.as_bytes();
         let num = |from: usize, len: usize| -> Result<i64, TimeError> {
-            let digits = b.get(from..from.checked_add(len).ok_or(TimeError)?).ok_or(TimeError)?;
+            let digits = b
+                .get(from..from.checked_add(len).ok_or(TimeError)?)
+                .ok_or(TimeError)?;
             digits.iter().try_fold(0_i64, |acc, d| {
                 if d.is_ascii_digit() {
                     Ok(acc * 10 + i64::from(d - b'0'))
@@ -98,7 +100,8 @@ impl SigningTime {
         }
         // A leap second signs as the last second of its minute.
         let second = second.min(59);
-        let unix = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+        let unix = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+            - offset;
         Self::from_unix(unix)
     }
 
@@ -111,7 +114,13 @@ impl SigningTime {
     /// `YYYYMMDDTHHMMSSZ` (the `x-amz-date` format).
     pub fn amz_date(self) -> String {
         let secs = self.unix.rem_euclid(86_400);
-        format!("{}T{:02}{:02}{:02}Z", self.date(), secs / 3600, secs / 60 % 60, secs % 60)
+        format!(
+            "{}T{:02}{:02}{:02}Z",
+            self.date(),
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
     }
 }
 
@@ -175,9 +184,18 @@ mod tests {
         let t = SigningTime::parse_rfc3339("2015-08-30T12:36:00Z").unwrap();
         assert_eq!(t.unix(), 1_440_938_160);
         assert_eq!(t.amz_date(), "20150830T123600Z");
-        assert_eq!(SigningTime::from_unix(0).unwrap().amz_date(), "19700101T000000Z");
-        assert_eq!(SigningTime::from_unix(951_782_400).unwrap().date(), "20000229");
-        assert_eq!(SigningTime::from_unix(MAX_UNIX).unwrap().amz_date(), "99991231T235959Z");
+        assert_eq!(
+            SigningTime::from_unix(0).unwrap().amz_date(),
+            "19700101T000000Z"
+        );
+        assert_eq!(
+            SigningTime::from_unix(951_782_400).unwrap().date(),
+            "20000229"
+        );
+        assert_eq!(
+            SigningTime::from_unix(MAX_UNIX).unwrap().amz_date(),
+            "99991231T235959Z"
+        );
     }
 
     #[test]
@@ -189,7 +207,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["", "2026-02-30T00:00:00Z", "2026-01-02T03:04:05", "1969-12-31T23:59:59Z", "2026-01-02T03:04:05.Z", "2026-01-02T03:04:05Zjunk", "２026-01-02T03:04:05Z"] {
+        for bad in [
+            "",
+            "2026-02-30T00:00:00Z",
+            "2026-01-02T03:04:05",
+            "1969-12-31T23:59:59Z",
+            "2026-01-02T03:04:05.Z",
+            "2026-01-02T03:04:05Zjunk",
+            "２026-01-02T03:04:05Z",
+        ] {
             assert_eq!(SigningTime::parse_rfc3339(bad), Err(TimeError), "{bad}");
         }
     }

@@ -37,7 +37,9 @@ pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: usize) {
 #[no_mangle]
 pub unsafe extern "C" fn sign(ptr: *mut u8, capacity: usize, len: usize) -> u64 {
     // SAFETY: as for `dealloc`; the zeroizing drop clears the credentials it carried.
-    let buffer = zeroize::Zeroizing::new(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, capacity)) });
+    let buffer = zeroize::Zeroizing::new(unsafe {
+        Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, capacity))
+    });
     let mut out = crate::invoke_json(buffer.get(..len).unwrap_or_default()).into_boxed_slice();
     let (out_ptr, out_len) = (out.as_mut_ptr(), out.len());
     core::mem::forget(out);

@@ -2,7 +2,12 @@
 //! round-trip, each case signs or refuses as expected, and no input makes it panic.
 //! (The signatures themselves are checked against botocore in tests/tests/edge_oracle.rs.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::PathBuf;
 
@@ -51,7 +56,8 @@ fn invocation(m: &Value, case: &Value) -> Value {
 fn run(case: &Value) -> Value {
     let m = manifest();
     let inv = invocation(&m, case);
-    let out: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
+    let out: Value =
+        serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
     with_patch_applied(&inv["event"], out)
 }
 
@@ -78,7 +84,12 @@ fn fixture_events_round_trip() {
     for case in cases() {
         let original = event_value(&case);
         let parsed: OriginRequestEvent = serde_json::from_value(original.clone()).unwrap();
-        assert_eq!(serde_json::to_value(&parsed).unwrap(), original, "{}", case["name"]);
+        assert_eq!(
+            serde_json::to_value(&parsed).unwrap(),
+            original,
+            "{}",
+            case["name"]
+        );
     }
 }
 
@@ -99,27 +110,62 @@ fn every_case_signs_or_refuses_as_expected() {
             let original = event_value(&case)["Records"][0]["cf"]["request"].clone();
             let domain = original["origin"]["custom"]["domainName"].as_str().unwrap();
             assert_eq!(req["querystring"], case["query"], "{name}: forwarded query");
-            assert_eq!(req["headers"]["host"], json!([{ "key": "Host", "value": domain }]), "{name}");
+            assert_eq!(
+                req["headers"]["host"],
+                json!([{ "key": "Host", "value": domain }]),
+                "{name}"
+            );
             assert_eq!(req["uri"], original["uri"], "{name}: uri unchanged");
             assert_eq!(req["body"], original["body"], "{name}: body unchanged");
-            assert_eq!(req["origin"], original["origin"], "{name}: origin unchanged");
-            let auth = req["headers"]["authorization"][0]["value"].as_str().unwrap();
-            let signed_headers = auth.split("SignedHeaders=").nth(1).unwrap().split(',').next().unwrap();
+            assert_eq!(
+                req["origin"], original["origin"],
+                "{name}: origin unchanged"
+            );
+            let auth = req["headers"]["authorization"][0]["value"]
+                .as_str()
+                .unwrap();
+            let signed_headers = auth
+                .split("SignedHeaders=")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap();
             let mut want = vec!["host", "x-amz-content-sha256", "x-amz-date"];
             if case["session_token"] == json!(true) {
                 want.push("x-amz-security-token");
-                assert_eq!(req["headers"]["x-amz-security-token"][0]["value"], json!(token), "{name}");
+                assert_eq!(
+                    req["headers"]["x-amz-security-token"][0]["value"],
+                    json!(token),
+                    "{name}"
+                );
             } else {
-                assert!(req["headers"].get("x-amz-security-token").is_none(), "{name}: viewer token kept");
+                assert!(
+                    req["headers"].get("x-amz-security-token").is_none(),
+                    "{name}: viewer token kept"
+                );
             }
-            if original["origin"]["custom"]["customHeaders"].get("x-api-key").is_some() {
+            if original["origin"]["custom"]["customHeaders"]
+                .get("x-api-key")
+                .is_some()
+            {
                 want.push("x-api-key");
-                assert!(req["headers"].get("x-api-key").is_none(), "{name}: duplicates an origin custom header");
+                assert!(
+                    req["headers"].get("x-api-key").is_none(),
+                    "{name}: duplicates an origin custom header"
+                );
             }
             assert_eq!(signed_headers, want.join(";"), "{name}");
-            assert_eq!(req["headers"]["x-amz-date"][0]["value"], json!("20260102T030405Z"), "{name}");
+            assert_eq!(
+                req["headers"]["x-amz-date"][0]["value"],
+                json!("20260102T030405Z"),
+                "{name}"
+            );
             for kept in ["user-agent", "x-forwarded-for", "via", "accept"] {
-                assert_eq!(req["headers"][kept], original["headers"][kept], "{name}: {kept} changed");
+                assert_eq!(
+                    req["headers"][kept], original["headers"][kept],
+                    "{name}: {kept} changed"
+                );
             }
         } else {
             assert_eq!(out["signed"], json!(false), "{name}: {out}");
@@ -132,10 +178,18 @@ fn every_case_signs_or_refuses_as_expected() {
 
 #[test]
 fn viewer_signing_headers_are_replaced() {
-    let case = cases().into_iter().find(|c| c["name"] == "no-origin-path").unwrap();
+    let case = cases()
+        .into_iter()
+        .find(|c| c["name"] == "no-origin-path")
+        .unwrap();
     let out = run(&case);
     let h = &out["result"]["headers"];
-    assert!(h["authorization"][0]["value"].as_str().unwrap().starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260102/eu-west-1/execute-api/aws4_request"));
+    assert!(h["authorization"][0]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260102/eu-west-1/execute-api/aws4_request"
+        ));
     assert_eq!(h["authorization"].as_array().unwrap().len(), 1);
     assert_eq!(h["x-amz-date"].as_array().unwrap().len(), 1);
 }
@@ -143,18 +197,25 @@ fn viewer_signing_headers_are_replaced() {
 #[test]
 fn caller_hash_is_used_and_checked() {
     let m = manifest();
-    let case = cases().into_iter().find(|c| c["name"] == "post-form-origin-path").unwrap();
+    let case = cases()
+        .into_iter()
+        .find(|c| c["name"] == "post-form-origin-path")
+        .unwrap();
     let mut inv = invocation(&m, &case);
-    let hash = edge_signer::sigv4::sha256_hex(b"name=Ann+Lee&card=AYADeJ%2Bk0Q%3D%3D&note=caf%C3%A9");
-    let full: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
+    let hash =
+        edge_signer::sigv4::sha256_hex(b"name=Ann+Lee&card=AYADeJ%2Bk0Q%3D%3D&note=caf%C3%A9");
+    let full: Value =
+        serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
     // The handler hashes natively and sends the body without its data: same signature.
     inv["payloadSha256"] = json!(hash);
     inv["event"]["Records"][0]["cf"]["request"]["body"]["data"] = json!("");
-    let fast: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
+    let fast: Value =
+        serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
     assert_eq!(full["signed"], json!(true));
     assert_eq!(fast["patch"], full["patch"]);
     inv["payloadSha256"] = json!("ABC");
-    let bad: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
+    let bad: Value =
+        serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
     assert_eq!(bad["result"]["status"], json!("500"));
 }
 
@@ -172,7 +233,10 @@ fn typed(inv: &Value) -> Value {
     let params = SigningParams {
         credentials: creds.as_ref(),
         region: inv.get("region").and_then(Value::as_str),
-        service: inv.get("service").and_then(Value::as_str).unwrap_or("execute-api"),
+        service: inv
+            .get("service")
+            .and_then(Value::as_str)
+            .unwrap_or("execute-api"),
         time: SigningTime::from_unix(inv["time"].as_i64().unwrap()).unwrap(),
         payload_sha256: None,
     };
@@ -183,13 +247,24 @@ fn typed(inv: &Value) -> Value {
 fn typed_and_json_entries_agree() {
     let m = manifest();
     for case in cases() {
-        assert_eq!(typed(&invocation(&m, &case)), run(&case), "{}", case["name"]);
+        assert_eq!(
+            typed(&invocation(&m, &case)),
+            run(&case),
+            "{}",
+            case["name"]
+        );
     }
 }
 
 #[test]
 fn unreadable_invocations_are_refused_not_panicked() {
-    for input in [&b""[..], b"{}", b"null", b"{\"event\":{\"Records\":[]},\"time\":0}", b"\xff\xfe"] {
+    for input in [
+        &b""[..],
+        b"{}",
+        b"null",
+        b"{\"event\":{\"Records\":[]},\"time\":0}",
+        b"\xff\xfe",
+    ] {
         let out: Value = serde_json::from_slice(&invoke_json(input)).unwrap();
         assert_eq!(out["signed"], json!(false));
         assert_eq!(out["result"]["status"], json!("500"));

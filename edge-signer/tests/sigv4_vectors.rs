@@ -2,7 +2,12 @@
 //! is a named test per mode (header signing, query signing); canonical request, string to
 //! sign and signature are checked separately so a failure names the stage.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::PathBuf;
 
@@ -92,8 +97,12 @@ fn header_mode(case: &str) {
     let ctx = context(case);
     let req = request(case);
     let payload = sigv4::sha256_hex(&req.body);
-    let mut headers: Vec<(String, String)> =
-        req.headers.iter().filter(|(n, _)| !n.eq_ignore_ascii_case("x-amz-date")).cloned().collect();
+    let mut headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("x-amz-date"))
+        .cloned()
+        .collect();
     headers.push(("x-amz-date".into(), ctx.time.amz_date()));
     if ctx.sign_body {
         headers.push(("x-amz-content-sha256".into(), payload.clone()));
@@ -110,7 +119,11 @@ fn query_mode(case: &str) {
     let ctx = context(case);
     let req = request(case);
     let payload = sigv4::sha256_hex(&req.body);
-    let mut names: Vec<String> = req.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+    let mut names: Vec<String> = req
+        .headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
     names.sort();
     names.dedup();
     let scope = sigv4::credential_scope(ctx.time, &ctx.region, &ctx.service);
@@ -127,7 +140,10 @@ fn query_mode(case: &str) {
         query.push_str(&format!("{k}={}", enc(v)));
     };
     add("X-Amz-Algorithm", sigv4::ALGORITHM);
-    add("X-Amz-Credential", &format!("{}/{scope}", ctx.access_key_id));
+    add(
+        "X-Amz-Credential",
+        &format!("{}/{scope}", ctx.access_key_id),
+    );
     add("X-Amz-Date", &ctx.time.amz_date());
     add("X-Amz-Expires", "3600");
     add("X-Amz-SignedHeaders", &names.join(";"));
@@ -154,12 +170,27 @@ fn run_stages(
         payload_sha256: payload,
         normalize_path: ctx.normalize,
     });
-    check(case, "canonical request", &canonical.text, &read(case, &format!("{mode}-canonical-request.txt")).unwrap());
+    check(
+        case,
+        "canonical request",
+        &canonical.text,
+        &read(case, &format!("{mode}-canonical-request.txt")).unwrap(),
+    );
     let scope = sigv4::credential_scope(ctx.time, &ctx.region, &ctx.service);
     let sts = sigv4::string_to_sign(ctx.time, &scope, &canonical.text);
-    check(case, "string to sign", &sts, &read(case, &format!("{mode}-string-to-sign.txt")).unwrap());
+    check(
+        case,
+        "string to sign",
+        &sts,
+        &read(case, &format!("{mode}-string-to-sign.txt")).unwrap(),
+    );
     let key = sigv4::signing_key(&ctx.secret, ctx.time, &ctx.region, &ctx.service);
-    check(case, "signature", &sigv4::signature(&key, &sts), &read(case, &format!("{mode}-signature.txt")).unwrap());
+    check(
+        case,
+        "signature",
+        &sigv4::signature(&key, &sts),
+        &read(case, &format!("{mode}-signature.txt")).unwrap(),
+    );
 }
 
 macro_rules! cases {
@@ -236,11 +267,26 @@ mod old_format {
             payload_sha256: &sigv4::sha256_hex(&req.body),
             normalize_path: true,
         });
-        check(case, "canonical request", &canonical.text, &read(case, "header-canonical-request.txt").unwrap());
+        check(
+            case,
+            "canonical request",
+            &canonical.text,
+            &read(case, "header-canonical-request.txt").unwrap(),
+        );
         let scope = sigv4::credential_scope(time, "us-east-2", "lambda");
         let sts = sigv4::string_to_sign(time, &scope, &canonical.text);
-        check(case, "string to sign", &sts, &read(case, "header-string-to-sign.txt").unwrap());
-        let key = sigv4::signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", time, "us-east-2", "lambda");
+        check(
+            case,
+            "string to sign",
+            &sts,
+            &read(case, "header-string-to-sign.txt").unwrap(),
+        );
+        let key = sigv4::signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            time,
+            "us-east-2",
+            "lambda",
+        );
         let signed = read(case, "header-signed-request.txt").unwrap();
         let want = signed.rsplit_once("Signature=").unwrap().1.trim();
         check(case, "signature", &sigv4::signature(&key, &sts), want);
@@ -265,7 +311,12 @@ mod old_format {
             payload_sha256: &sigv4::sha256_hex(&req.body),
             normalize_path: true,
         });
-        check(case, "canonical request", &canonical.text, &read(case, "header-canonical-request.txt").unwrap());
+        check(
+            case,
+            "canonical request",
+            &canonical.text,
+            &read(case, "header-canonical-request.txt").unwrap(),
+        );
     }
 }
 
@@ -292,7 +343,10 @@ fn every_case_is_named() {
         .collect();
     dirs.sort();
     let mut named: Vec<String> = NAMED.iter().map(|s| s.to_string()).collect();
-    named.extend(["double-url-encode".to_string(), "double-encode-path".to_string()]);
+    named.extend([
+        "double-url-encode".to_string(),
+        "double-encode-path".to_string(),
+    ]);
     named.extend(SKIPPED.iter().map(|(n, _)| n.to_string()));
     named.sort();
     assert_eq!(dirs, named);

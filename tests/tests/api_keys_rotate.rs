@@ -4,7 +4,12 @@
 //! rerun must converge to: one key in the plan, the one at CloudFront, the old key deleted,
 //! no extra keys created. Setup and inspection use boto3 ($FLE_TEST_PYTHON).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -63,24 +68,38 @@ fn env_var(name: &str, hint: &str) -> String {
 }
 
 fn moto() -> String {
-    env_var("FLE_TEST_MOTO_URL", "run scripts/test.sh (it starts moto_server and exports it)")
+    env_var(
+        "FLE_TEST_MOTO_URL",
+        "run scripts/test.sh (it starts moto_server and exports it)",
+    )
 }
 
 fn python(script: &str, args: &[&str]) -> Value {
-    let py = env_var("FLE_TEST_PYTHON", "run scripts/test.sh, or point it at a python with tests/requirements.txt");
+    let py = env_var(
+        "FLE_TEST_PYTHON",
+        "run scripts/test.sh, or point it at a python with tests/requirements.txt",
+    );
     let out = Command::new(py)
         .args(["-c", &format!("{PY_COMMON}{script}"), &moto()])
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "boto3 script failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "boto3 script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn fle_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().parent().unwrap().join("fle");
-    assert!(bin.exists(), "{} missing: `cargo build -p fle-cli` (scripts/test.sh does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} missing: `cargo build -p fle-cli` (scripts/test.sh does)",
+        bin.display()
+    );
     bin
 }
 
@@ -109,8 +128,26 @@ fn setup() -> Setup {
 /// Runs `fle api-keys rotate` on moto with static test credentials and no retries.
 fn rotate(s: &Setup, extra: &[&str]) -> (i32, Value, String) {
     let out = Command::new(fle_bin())
-        .args(["api-keys", "rotate", "--rest-api", &s.rest_api, "--usage-plan", &s.plan, "--distribution", &s.dist])
-        .args(["--grace", "0s", "--poll-interval", "20ms", "--deploy-timeout", "20s", "--output", "json"])
+        .args([
+            "api-keys",
+            "rotate",
+            "--rest-api",
+            &s.rest_api,
+            "--usage-plan",
+            &s.plan,
+            "--distribution",
+            &s.dist,
+        ])
+        .args([
+            "--grace",
+            "0s",
+            "--poll-interval",
+            "20ms",
+            "--deploy-timeout",
+            "20s",
+            "--output",
+            "json",
+        ])
         .args(extra)
         .env("AWS_ENDPOINT_URL", moto())
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -135,16 +172,33 @@ fn inspect(s: &Setup) -> Value {
 
 /// The key CloudFront sends is an enabled key of the usage plan.
 fn assert_cloudfront_key_valid(s: &Setup, state: &Value, when: &str) {
-    let at_cf = state["headers"]["x-api-key"].as_str().unwrap_or_else(|| panic!("{when}: no x-api-key header"));
+    let at_cf = state["headers"]["x-api-key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{when}: no x-api-key header"));
     let key = state["keys"]
         .as_object()
         .unwrap()
         .iter()
         .find(|(_, k)| k["value"] == at_cf)
         .unwrap_or_else(|| panic!("{when}: the key at CloudFront is no API key"));
-    assert!(state["in_plan"].as_array().unwrap().iter().any(|id| id == key.0), "{when}: key at CloudFront not in plan");
-    assert_eq!(key.1["enabled"], Value::Bool(true), "{when}: key at CloudFront disabled");
-    assert_eq!(state["headers"]["x-other"], "keep", "{when}: unrelated header lost ({})", s.dist);
+    assert!(
+        state["in_plan"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|id| id == key.0),
+        "{when}: key at CloudFront not in plan"
+    );
+    assert_eq!(
+        key.1["enabled"],
+        Value::Bool(true),
+        "{when}: key at CloudFront disabled"
+    );
+    assert_eq!(
+        state["headers"]["x-other"], "keep",
+        "{when}: unrelated header lost ({})",
+        s.dist
+    );
 }
 
 /// Converged: exactly one fle key for this distribution, in the plan alone, at CloudFront,
@@ -158,13 +212,30 @@ fn assert_converged(s: &Setup, state: &Value, when: &str) -> String {
         .iter()
         .filter(|(_, k)| k["name"].as_str().unwrap_or("").starts_with(&prefix))
         .collect();
-    assert_eq!(ours.len(), 1, "{when}: expected exactly one fle key, got {ours:?}");
+    assert_eq!(
+        ours.len(),
+        1,
+        "{when}: expected exactly one fle key, got {ours:?}"
+    );
     let (id, key) = ours[0];
     let value = key["value"].as_str().unwrap();
-    assert!(value.len() == 40 && value.bytes().all(|b| b.is_ascii_alphanumeric()), "{when}: key shape");
-    assert_eq!(state["headers"]["x-api-key"], key["value"], "{when}: CloudFront does not send the new key");
-    assert_eq!(state["in_plan"], serde_json::json!([id]), "{when}: plan should hold only the new key");
-    assert!(state["keys"].get(&s.old).is_none(), "{when}: old key not deleted");
+    assert!(
+        value.len() == 40 && value.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "{when}: key shape"
+    );
+    assert_eq!(
+        state["headers"]["x-api-key"], key["value"],
+        "{when}: CloudFront does not send the new key"
+    );
+    assert_eq!(
+        state["in_plan"],
+        serde_json::json!([id]),
+        "{when}: plan should hold only the new key"
+    );
+    assert!(
+        state["keys"].get(&s.old).is_none(),
+        "{when}: old key not deleted"
+    );
     id.clone()
 }
 
@@ -175,11 +246,20 @@ fn full_rotation_replaces_the_key_without_a_gap() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(report["complete"], true, "{report}");
     assert_eq!(report["oldKeyId"], s.old.as_str());
-    assert!(!stderr.contains(&s.initial_value) && !report.to_string().contains(&s.initial_value), "key value printed");
+    assert!(
+        !stderr.contains(&s.initial_value) && !report.to_string().contains(&s.initial_value),
+        "key value printed"
+    );
     let id = assert_converged(&s, &inspect(&s), "after a full rotation");
     assert_eq!(report["newKeyId"], id.as_str());
-    let new_value = inspect(&s)["keys"][&id]["value"].as_str().unwrap().to_string();
-    assert!(!report.to_string().contains(&new_value) && !stderr.contains(&new_value), "new key value printed");
+    let new_value = inspect(&s)["keys"][&id]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !report.to_string().contains(&new_value) && !stderr.contains(&new_value),
+        "new key value printed"
+    );
 }
 
 #[test]
@@ -189,13 +269,27 @@ fn dry_run_changes_nothing() {
     let (code, report, stderr) = rotate(&s, &["--dry-run"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(report["dryRun"], true);
-    assert!(report["steps"].as_array().unwrap().iter().all(|st| st["status"] == "pending"), "{report}");
+    assert!(
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|st| st["status"] == "pending"),
+        "{report}"
+    );
     assert_eq!(inspect(&s), before);
 }
 
 #[test]
 fn interruption_after_each_step_then_rerun_converges() {
-    for step in ["create", "add-to-plan", "update-distribution", "wait-deployed", "grace", "remove-from-plan"] {
+    for step in [
+        "create",
+        "add-to-plan",
+        "update-distribution",
+        "wait-deployed",
+        "grace",
+        "remove-from-plan",
+    ] {
         let s = setup();
         let (code, report, stderr) = rotate(&s, &["--danger-stop-after", step]);
         assert_eq!(code, 0, "{step}: {stderr}");
@@ -206,14 +300,21 @@ fn interruption_after_each_step_then_rerun_converges() {
         // A dry run in the middle shows the remaining steps and changes nothing.
         let (code, plan, _) = rotate(&s, &["--dry-run"]);
         assert_eq!(code, 0);
-        assert_eq!(plan["resumed"], true, "{step}: dry run should see the rotation in progress: {plan}");
+        assert_eq!(
+            plan["resumed"], true,
+            "{step}: dry run should see the rotation in progress: {plan}"
+        );
         assert_eq!(inspect(&s), mid, "{step}: dry run changed something");
 
         let (code, report, stderr) = rotate(&s, &[]);
         assert_eq!(code, 0, "{step}: rerun: {stderr}");
         assert_eq!(report["resumed"], true, "{step}: {report}");
         assert_eq!(report["complete"], true, "{step}: {report}");
-        assert_eq!(report["oldKeyId"], s.old.as_str(), "{step}: rerun lost track of the old key");
+        assert_eq!(
+            report["oldKeyId"],
+            s.old.as_str(),
+            "{step}: rerun lost track of the old key"
+        );
         assert_converged(&s, &inspect(&s), &format!("rerun after {step}"));
     }
 }
@@ -229,14 +330,20 @@ fn second_rotation_retires_the_first_new_key() {
     assert_eq!(report["oldKeyId"], first.as_str());
     let state = inspect(&s);
     assert_cloudfront_key_valid(&s, &state, "second rotation");
-    assert!(state["keys"].get(&first).is_none(), "first new key not retired");
+    assert!(
+        state["keys"].get(&first).is_none(),
+        "first new key not retired"
+    );
     assert_eq!(state["in_plan"].as_array().unwrap().len(), 1);
 }
 
 #[test]
 fn usage_plan_of_another_api_is_a_usage_error() {
     let s = setup();
-    let wrong = Setup { rest_api: s.other_api.clone(), ..setup() };
+    let wrong = Setup {
+        rest_api: s.other_api.clone(),
+        ..setup()
+    };
     let before = inspect(&wrong);
     let (code, _, stderr) = rotate(&wrong, &[]);
     assert_eq!(code, 2, "{stderr}");

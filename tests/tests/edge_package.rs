@@ -3,7 +3,12 @@
 //! `fle edge sign` does. Needs the release wasm and `fle` (scripts/test.sh builds both),
 //! $FLE_TEST_PYTHON (to unzip with an implementation we did not write) and node.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,12 +21,22 @@ fn root() -> PathBuf {
 
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().parent().unwrap().to_path_buf()
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn fle_bin() -> PathBuf {
     let bin = target_dir().join("debug/fle");
-    assert!(bin.exists(), "{} missing: `cargo build -p fle-cli` (scripts/test.sh does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} missing: `cargo build -p fle-cli` (scripts/test.sh does)",
+        bin.display()
+    );
     bin
 }
 
@@ -32,7 +47,9 @@ fn wasm() -> PathBuf {
 }
 
 fn python() -> PathBuf {
-    std::env::var_os("FLE_TEST_PYTHON").expect("FLE_TEST_PYTHON is not set: run scripts/test.sh").into()
+    std::env::var_os("FLE_TEST_PYTHON")
+        .expect("FLE_TEST_PYTHON is not set: run scripts/test.sh")
+        .into()
 }
 
 #[test]
@@ -48,24 +65,47 @@ fn package_unzips_runs_and_matches_native() {
         .arg(wasm())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let size = std::fs::metadata(&zip).unwrap().len();
     assert!(size <= 150 * 1024, "zip is {size} bytes, over 150 KB");
 
     // Unzip with Python's zipfile (checks CRCs) and list the entries.
     let extract = dir.join("x");
     let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nz.extractall(sys.argv[2])\nprint(' '.join(sorted(z.namelist())))";
-    let out = Command::new(python()).args(["-c", script]).arg(&zip).arg(&extract).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "config.json edge_signer.wasm index.mjs");
+    let out = Command::new(python())
+        .args(["-c", script])
+        .arg(&zip)
+        .arg(&extract)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "config.json edge_signer.wasm index.mjs"
+    );
     assert_eq!(
         std::fs::read(extract.join("index.mjs")).unwrap(),
         std::fs::read(root().join("edge-signer/handler/index.mjs")).unwrap()
     );
-    let config: Value = serde_json::from_slice(&std::fs::read(extract.join("config.json")).unwrap()).unwrap();
-    assert_eq!(config, serde_json::json!({ "region": "eu-west-1", "service": "execute-api" }));
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(extract.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config,
+        serde_json::json!({ "region": "eu-west-1", "service": "execute-api" })
+    );
     let packed = std::fs::read(extract.join("edge_signer.wasm")).unwrap();
-    assert!(packed.len() < std::fs::read(wasm()).unwrap().len(), "custom sections not stripped");
+    assert!(
+        packed.len() < std::fs::read(wasm()).unwrap().len(),
+        "custom sections not stripped"
+    );
 
     // Run the extracted handler (as Lambda would import it) on a fixture event.
     let fixtures = root().join("edge-signer/tests/fixtures");
@@ -77,26 +117,53 @@ fn package_unzips_runs_and_matches_native() {
         format!("file://{}", extract.join("index.mjs").display()),
         event.display().to_string()
     );
-    let creds = [("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")];
+    let creds = [
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        ),
+    ];
     let node = Command::new("node")
         .args(["--input-type=module", "-e", &js])
         .envs(creds)
         .env_remove("AWS_SESSION_TOKEN")
         .output()
         .expect("node not found: the edge tests need Node.js 20");
-    assert!(node.status.success(), "{}", String::from_utf8_lossy(&node.stderr));
+    assert!(
+        node.status.success(),
+        "{}",
+        String::from_utf8_lossy(&node.stderr)
+    );
     let from_zip: Value = serde_json::from_slice(&node.stdout).unwrap();
     let native = Command::new(fle_bin())
-        .args(["edge", "sign", "--region", "eu-west-1", "--time", "2026-01-02T03:04:05Z", "--event"])
+        .args([
+            "edge",
+            "sign",
+            "--region",
+            "eu-west-1",
+            "--time",
+            "2026-01-02T03:04:05Z",
+            "--event",
+        ])
         .arg(&event)
         .envs(creds)
         .env_remove("AWS_SESSION_TOKEN")
         .output()
         .unwrap();
-    assert!(native.status.success(), "{}", String::from_utf8_lossy(&native.stderr));
+    assert!(
+        native.status.success(),
+        "{}",
+        String::from_utf8_lossy(&native.stderr)
+    );
     let native: Value = serde_json::from_slice(&native.stdout).unwrap();
-    let auth = from_zip["headers"]["authorization"][0]["value"].as_str().unwrap_or_default();
-    assert!(auth.contains("Signature="), "the packaged handler did not sign: {from_zip}");
+    let auth = from_zip["headers"]["authorization"][0]["value"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        auth.contains("Signature="),
+        "the packaged handler did not sign: {from_zip}"
+    );
     assert_eq!(from_zip, native);
     let _ = std::fs::remove_dir_all(&dir);
 }

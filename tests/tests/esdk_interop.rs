@@ -2,7 +2,12 @@
 //! tests/requirements.txt): what it encrypts decrypts here, what `fle encrypt` makes decrypts
 //! there. The oracle runs in the venv scripts/test.sh creates; without it these tests fail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use base64::Engine as _;
 use fle_decrypt::{Keyring, Padding, PrivateKey, Suite};
@@ -58,7 +63,9 @@ fn what_the_python_esdk_encrypts_decrypts_here() {
     let plaintexts: [Vec<u8>; 3] = [
         Vec::new(),
         b"4111111111111111".to_vec(),
-        (0..16 * 1024).map(|i: u32| u8::try_from(i * 7 % 256).unwrap()).collect(),
+        (0..16 * 1024)
+            .map(|i: u32| u8::try_from(i * 7 % 256).unwrap())
+            .collect(),
     ];
     let mut cases = Vec::new();
     let mut expected = Vec::new();

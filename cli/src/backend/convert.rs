@@ -9,8 +9,8 @@ use aws_sdk_cloudfront::primitives::DateTime;
 use aws_sdk_cloudfront::types as cf;
 
 use crate::keystore::model::{
-    ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, EncryptionEntity, ProfileConfig, PublicKeyConfig, QueryArgProfile,
-    QueryArgProfileConfig,
+    ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, EncryptionEntity, ProfileConfig,
+    PublicKeyConfig, QueryArgProfile, QueryArgProfileConfig,
 };
 use crate::keystore::StoreError;
 
@@ -25,7 +25,9 @@ fn count(n: usize) -> Result<i32, StoreError> {
 /// A CloudFront time as RFC 3339 UTC with seconds, as the local keystore writes it.
 pub fn time(t: &DateTime) -> String {
     let secs = u64::try_from(t.secs()).unwrap_or(0);
-    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)).unwrap_or(SystemTime::UNIX_EPOCH);
+    let at = SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_secs(secs))
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
@@ -48,7 +50,9 @@ pub fn public_key_config_from_cf(c: &cf::PublicKeyConfig) -> PublicKeyConfig {
     }
 }
 
-pub fn profile_config_to_cf(c: &ProfileConfig) -> Result<cf::FieldLevelEncryptionProfileConfig, StoreError> {
+pub fn profile_config_to_cf(
+    c: &ProfileConfig,
+) -> Result<cf::FieldLevelEncryptionProfileConfig, StoreError> {
     let mut entities = Vec::with_capacity(c.encryption_entities.len());
     for e in &c.encryption_entities {
         let patterns = cf::FieldPatterns::builder()
@@ -92,7 +96,10 @@ pub fn profile_config_from_cf(c: &cf::FieldLevelEncryptionProfileConfig) -> Prof
                     .map(|e| EncryptionEntity {
                         public_key_id: e.public_key_id().to_owned(),
                         provider_id: e.provider_id().to_owned(),
-                        field_patterns: e.field_patterns().map(|p| p.items().to_vec()).unwrap_or_default(),
+                        field_patterns: e
+                            .field_patterns()
+                            .map(|p| p.items().to_vec())
+                            .unwrap_or_default(),
                     })
                     .collect()
             })
@@ -104,12 +111,22 @@ pub fn config_to_cf(c: &ConfigBody) -> Result<cf::FieldLevelEncryptionConfig, St
     let qa = &c.query_arg_profile_config;
     let mut qa_items = Vec::new();
     for m in &qa.query_arg_profiles {
-        qa_items.push(cf::QueryArgProfile::builder().query_arg(&m.query_arg).profile_id(&m.profile_id).build().map_err(build_err)?);
+        qa_items.push(
+            cf::QueryArgProfile::builder()
+                .query_arg(&m.query_arg)
+                .profile_id(&m.profile_id)
+                .build()
+                .map_err(build_err)?,
+        );
     }
     let qa_cf = cf::QueryArgProfileConfig::builder()
         .forward_when_query_arg_profile_is_unknown(qa.forward_when_query_arg_profile_is_unknown)
         .query_arg_profiles(
-            cf::QueryArgProfiles::builder().quantity(count(qa_items.len())?).set_items(Some(qa_items)).build().map_err(build_err)?,
+            cf::QueryArgProfiles::builder()
+                .quantity(count(qa_items.len())?)
+                .set_items(Some(qa_items))
+                .build()
+                .map_err(build_err)?,
         )
         .build()
         .map_err(build_err)?;
@@ -128,7 +145,11 @@ pub fn config_to_cf(c: &ConfigBody) -> Result<cf::FieldLevelEncryptionConfig, St
     let ct_cf = cf::ContentTypeProfileConfig::builder()
         .forward_when_content_type_is_unknown(ct.forward_when_content_type_is_unknown)
         .content_type_profiles(
-            cf::ContentTypeProfiles::builder().quantity(count(ct_items.len())?).set_items(Some(ct_items)).build().map_err(build_err)?,
+            cf::ContentTypeProfiles::builder()
+                .quantity(count(ct_items.len())?)
+                .set_items(Some(ct_items))
+                .build()
+                .map_err(build_err)?,
         )
         .build()
         .map_err(build_err)?;
@@ -148,19 +169,24 @@ pub fn config_from_cf(c: &cf::FieldLevelEncryptionConfig) -> ConfigBody {
         caller_reference: c.caller_reference().to_owned(),
         comment: c.comment().unwrap_or_default().to_owned(),
         query_arg_profile_config: QueryArgProfileConfig {
-            forward_when_query_arg_profile_is_unknown: qa.is_some_and(|q| q.forward_when_query_arg_profile_is_unknown()),
+            forward_when_query_arg_profile_is_unknown: qa
+                .is_some_and(|q| q.forward_when_query_arg_profile_is_unknown()),
             query_arg_profiles: qa
                 .and_then(|q| q.query_arg_profiles())
                 .map(|l| {
                     l.items()
                         .iter()
-                        .map(|m| QueryArgProfile { query_arg: m.query_arg().to_owned(), profile_id: m.profile_id().to_owned() })
+                        .map(|m| QueryArgProfile {
+                            query_arg: m.query_arg().to_owned(),
+                            profile_id: m.profile_id().to_owned(),
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),
         },
         content_type_profile_config: ContentTypeProfileConfig {
-            forward_when_content_type_is_unknown: ct.is_some_and(|c| c.forward_when_content_type_is_unknown()),
+            forward_when_content_type_is_unknown: ct
+                .is_some_and(|c| c.forward_when_content_type_is_unknown()),
             content_type_profiles: ct
                 .and_then(|c| c.content_type_profiles())
                 .map(|l| {

@@ -19,8 +19,10 @@ pub enum KeyringStore {
 
 /// Parses and checks a stored keyring document.
 pub fn parse_keyring(text: &str, provider: &str, location: &str) -> StoreResult<Keyring> {
-    let ring: Keyring =
-        serde_json::from_str(text).map_err(|e| StoreError::Corrupt { path: location.to_owned(), detail: e.to_string() })?;
+    let ring: Keyring = serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        path: location.to_owned(),
+        detail: e.to_string(),
+    })?;
     if ring.format != KEYRING_FORMAT || ring.provider_id != provider {
         return Err(StoreError::Corrupt {
             path: location.to_owned(),
@@ -31,22 +33,31 @@ pub fn parse_keyring(text: &str, provider: &str, location: &str) -> StoreResult<
 }
 
 pub fn host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// A random hex nonce for lock and claim owners.
 pub fn nonce() -> StoreResult<String> {
     let mut b = [0u8; 6];
-    aws_lc_rs::rand::fill(&mut b).map_err(|_| StoreError::Remote("random number generator failed".into()))?;
+    aws_lc_rs::rand::fill(&mut b)
+        .map_err(|_| StoreError::Remote("random number generator failed".into()))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// Whether a claim or lock can be ignored: expired, or taken on this host by a process that is gone.
 pub fn stale(owner: &str, expires: &str, at: SystemTime) -> bool {
-    let expired = humantime::parse_rfc3339(expires).map(|t| t <= at).unwrap_or(true);
+    let expired = humantime::parse_rfc3339(expires)
+        .map(|t| t <= at)
+        .unwrap_or(true);
     let mut parts = owner.splitn(3, ':');
-    let (h, pid) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-    let dead_here = h == host() && !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists();
+    let (h, pid) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let dead_here =
+        h == host() && !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists();
     expired || dead_here
 }
 
@@ -59,7 +70,11 @@ impl KeyringStore {
     }
 
     /// Read, apply `f`, write back, safely against concurrent writers.
-    pub async fn change(&self, provider: &str, f: impl FnMut(&mut Keyring) -> StoreResult<()>) -> StoreResult<()> {
+    pub async fn change(
+        &self,
+        provider: &str,
+        f: impl FnMut(&mut Keyring) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         match self {
             Self::SecretsManager(s) => s.change(provider, f).await,
             Self::Ssm(s) => s.change(provider, f).await,
@@ -79,7 +94,8 @@ impl KeyringStore {
         let claim = Claim {
             profile: profile.to_owned(),
             owner: format!("{}:{}:{}", host(), std::process::id(), nonce()?),
-            expires: humantime::format_rfc3339_seconds(at.checked_add(CLAIM_LEASE).unwrap_or(at)).to_string(),
+            expires: humantime::format_rfc3339_seconds(at.checked_add(CLAIM_LEASE).unwrap_or(at))
+                .to_string(),
         };
         self.change(provider, |ring| {
             if let Some(other) = ring.claims.iter().find(|c| c.profile == profile && !stale(&c.owner, &c.expires, at)) {

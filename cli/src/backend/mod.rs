@@ -19,7 +19,10 @@ use std::time::Duration;
 use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::Client as CloudFront;
 
-use crate::keystore::model::{Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey, PublicKeyConfig};
+use crate::keystore::model::{
+    Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey,
+    PublicKeyConfig,
+};
 use crate::keystore::{rules, Backend, RotationGuard, StatusChange, StoreError, StoreResult};
 
 /// How to reach AWS.
@@ -66,20 +69,30 @@ impl AwsBackend {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Remote(format!("cannot start the async runtime: {e}")))?;
-        let conf = rt.block_on(crate::aws::sdk_config(&crate::aws::AwsArgs { profile: opts.profile.clone(), region: opts.region.clone() }));
+        let conf = rt.block_on(crate::aws::sdk_config(&crate::aws::AwsArgs {
+            profile: opts.profile.clone(),
+            region: opts.region.clone(),
+        }));
         let keyrings = match opts.private_key_store {
-            PrivateKeyStore::SecretsManager => keyrings::KeyringStore::SecretsManager(secrets::SecretKeyrings::new(
-                aws_sdk_secretsmanager::Client::new(&conf),
-                opts.secret_prefix.clone(),
-                opts.kms_key.clone(),
-            )),
+            PrivateKeyStore::SecretsManager => {
+                keyrings::KeyringStore::SecretsManager(secrets::SecretKeyrings::new(
+                    aws_sdk_secretsmanager::Client::new(&conf),
+                    opts.secret_prefix.clone(),
+                    opts.kms_key.clone(),
+                ))
+            }
             PrivateKeyStore::Ssm => keyrings::KeyringStore::Ssm(ssm::SsmKeyrings::new(
                 aws_sdk_ssm::Client::new(&conf),
                 &opts.secret_prefix,
                 opts.kms_key.clone(),
             )),
         };
-        Ok(Self { rt: Arc::new(rt), cf: CloudFront::new(&conf), keyrings, deploy_timeout: opts.deploy_timeout })
+        Ok(Self {
+            rt: Arc::new(rt),
+            cf: CloudFront::new(&conf),
+            keyrings,
+            deploy_timeout: opts.deploy_timeout,
+        })
     }
 
     fn block<F: std::future::Future>(&self, f: F) -> F::Output {
@@ -96,7 +109,10 @@ where
     let code = e.code().unwrap_or_default();
     let message = e.message().unwrap_or_default();
     if code == "PreconditionFailed" {
-        return StoreError::PreconditionFailed { kind: "object", id: what.to_owned() };
+        return StoreError::PreconditionFailed {
+            kind: "object",
+            id: what.to_owned(),
+        };
     }
     let refusal = code.starts_with("NoSuch")
         || code.ends_with("AlreadyExists")
@@ -105,7 +121,11 @@ where
         || code == "ResourceNotFoundException"
         || code == "ResourceExistsException";
     if refusal {
-        StoreError::Refused { what: what.to_owned(), code: code.to_owned(), message: message.to_owned() }
+        StoreError::Refused {
+            what: what.to_owned(),
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }
     } else if !code.is_empty() {
         StoreError::Invalid(format!("{what}: AWS answered {code}: {message}"))
     } else {
@@ -133,7 +153,9 @@ fn need<T>(v: Option<T>, what: &str) -> StoreResult<T> {
 impl Backend for AwsBackend {
     fn describe(&self) -> String {
         match self.keyrings {
-            keyrings::KeyringStore::SecretsManager(_) => "AWS (CloudFront, Secrets Manager)".to_owned(),
+            keyrings::KeyringStore::SecretsManager(_) => {
+                "AWS (CloudFront, Secrets Manager)".to_owned()
+            }
             keyrings::KeyringStore::Ssm(_) => "AWS (CloudFront, SSM Parameter Store)".to_owned(),
         }
     }
@@ -144,8 +166,16 @@ impl Backend for AwsBackend {
             let mut out = Vec::new();
             let mut marker: Option<String> = None;
             loop {
-                let list = self.cf.list_public_keys().set_marker(marker.clone()).send().await.map_err(|e| sdk_err("list public keys", &e))?;
-                let Some(l) = list.public_key_list() else { break };
+                let list = self
+                    .cf
+                    .list_public_keys()
+                    .set_marker(marker.clone())
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("list public keys", &e))?;
+                let Some(l) = list.public_key_list() else {
+                    break;
+                };
                 for s in l.items() {
                     out.push(PublicKey {
                         id: s.id().to_owned(),
@@ -170,13 +200,22 @@ impl Backend for AwsBackend {
 
     fn get_public_key(&self, id: &str) -> StoreResult<PublicKey> {
         self.block(async {
-            let got = self.cf.get_public_key().id(id).send().await.map_err(|e| sdk_err("get public key", &e))?;
+            let got = self
+                .cf
+                .get_public_key()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| sdk_err("get public key", &e))?;
             let pk = need(got.public_key(), "get public key")?;
             Ok(PublicKey {
                 id: pk.id().to_owned(),
                 created_time: convert::time(pk.created_time()),
                 etag: need(got.e_tag(), "get public key ETag")?.to_owned(),
-                config: convert::public_key_config_from_cf(need(pk.public_key_config(), "public key config")?),
+                config: convert::public_key_config_from_cf(need(
+                    pk.public_key_config(),
+                    "public key config",
+                )?),
             })
         })
     }
@@ -185,7 +224,13 @@ impl Backend for AwsBackend {
         rules::public_key_config(cfg)?;
         let input = convert::public_key_config_to_cf(cfg)?;
         self.block(async {
-            let out = self.cf.create_public_key().public_key_config(input).send().await.map_err(|e| sdk_err("create public key", &e))?;
+            let out = self
+                .cf
+                .create_public_key()
+                .public_key_config(input)
+                .send()
+                .await
+                .map_err(|e| sdk_err("create public key", &e))?;
             let pk = need(out.public_key(), "create public key")?;
             Ok(PublicKey {
                 id: pk.id().to_owned(),
@@ -198,22 +243,52 @@ impl Backend for AwsBackend {
 
     fn delete_public_key(&self, id: &str, if_match: &str) -> StoreResult<()> {
         self.block(async {
-            self.cf.delete_public_key().id(id).if_match(if_match).send().await.map_err(|e| sdk_err("delete public key", &e))?;
+            self.cf
+                .delete_public_key()
+                .id(id)
+                .if_match(if_match)
+                .send()
+                .await
+                .map_err(|e| sdk_err("delete public key", &e))?;
             Ok(())
         })
     }
 
     fn list_profiles(&self) -> StoreResult<Vec<Profile>> {
         self.block(async {
-            let list = self.cf.list_field_level_encryption_profiles().send().await.map_err(|e| sdk_err("list profiles", &e))?;
+            let list = self
+                .cf
+                .list_field_level_encryption_profiles()
+                .send()
+                .await
+                .map_err(|e| sdk_err("list profiles", &e))?;
             let mut out = Vec::new();
-            for s in list.field_level_encryption_profile_list().map(|l| l.items()).unwrap_or_default() {
-                let got = match self.cf.get_field_level_encryption_profile().id(s.id()).send().await {
+            for s in list
+                .field_level_encryption_profile_list()
+                .map(|l| l.items())
+                .unwrap_or_default()
+            {
+                let got = match self
+                    .cf
+                    .get_field_level_encryption_profile()
+                    .id(s.id())
+                    .send()
+                    .await
+                {
                     Ok(g) => g,
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_field_level_encryption_profile()) => continue,
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_no_such_field_level_encryption_profile()) =>
+                    {
+                        continue
+                    }
                     Err(e) => return Err(sdk_err("get profile", &e)),
                 };
-                out.push(profile_from(got.field_level_encryption_profile(), got.e_tag(), "get profile")?);
+                out.push(profile_from(
+                    got.field_level_encryption_profile(),
+                    got.e_tag(),
+                    "get profile",
+                )?);
             }
             Ok(out)
         })
@@ -230,11 +305,20 @@ impl Backend for AwsBackend {
                 .send()
                 .await
                 .map_err(|e| sdk_err("create profile", &e))?;
-            profile_from(out.field_level_encryption_profile(), out.e_tag(), "create profile")
+            profile_from(
+                out.field_level_encryption_profile(),
+                out.e_tag(),
+                "create profile",
+            )
         })
     }
 
-    fn update_profile(&self, id: &str, cfg: &ProfileConfig, if_match: &str) -> StoreResult<Profile> {
+    fn update_profile(
+        &self,
+        id: &str,
+        cfg: &ProfileConfig,
+        if_match: &str,
+    ) -> StoreResult<Profile> {
         rules::profile_config(cfg)?;
         let input = convert::profile_config_to_cf(cfg)?;
         self.block(async {
@@ -247,7 +331,11 @@ impl Backend for AwsBackend {
                 .send()
                 .await
                 .map_err(|e| sdk_err("update profile", &e))?;
-            profile_from(out.field_level_encryption_profile(), out.e_tag(), "update profile")
+            profile_from(
+                out.field_level_encryption_profile(),
+                out.e_tag(),
+                "update profile",
+            )
         })
     }
 
@@ -266,15 +354,33 @@ impl Backend for AwsBackend {
 
     fn list_configs(&self) -> StoreResult<Vec<Config>> {
         self.block(async {
-            let list = self.cf.list_field_level_encryption_configs().send().await.map_err(|e| sdk_err("list configurations", &e))?;
+            let list = self
+                .cf
+                .list_field_level_encryption_configs()
+                .send()
+                .await
+                .map_err(|e| sdk_err("list configurations", &e))?;
             let mut out = Vec::new();
-            for s in list.field_level_encryption_list().map(|l| l.items()).unwrap_or_default() {
+            for s in list
+                .field_level_encryption_list()
+                .map(|l| l.items())
+                .unwrap_or_default()
+            {
                 let got = match self.cf.get_field_level_encryption().id(s.id()).send().await {
                     Ok(g) => g,
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_field_level_encryption_config()) => continue,
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_no_such_field_level_encryption_config()) =>
+                    {
+                        continue
+                    }
                     Err(e) => return Err(sdk_err("get configuration", &e)),
                 };
-                out.push(config_from(got.field_level_encryption(), got.e_tag(), "get configuration")?);
+                out.push(config_from(
+                    got.field_level_encryption(),
+                    got.e_tag(),
+                    "get configuration",
+                )?);
             }
             Ok(out)
         })
@@ -291,7 +397,11 @@ impl Backend for AwsBackend {
                 .send()
                 .await
                 .map_err(|e| sdk_err("create configuration", &e))?;
-            config_from(out.field_level_encryption(), out.e_tag(), "create configuration")
+            config_from(
+                out.field_level_encryption(),
+                out.e_tag(),
+                "create configuration",
+            )
         })
     }
 
@@ -308,7 +418,11 @@ impl Backend for AwsBackend {
                 .send()
                 .await
                 .map_err(|e| sdk_err("update configuration", &e))?;
-            config_from(out.field_level_encryption(), out.e_tag(), "update configuration")
+            config_from(
+                out.field_level_encryption(),
+                out.e_tag(),
+                "update configuration",
+            )
         })
     }
 
@@ -325,7 +439,12 @@ impl Backend for AwsBackend {
         })
     }
 
-    fn attach_config(&self, distribution_id: &str, path_pattern: &str, config_id: Option<&str>) -> StoreResult<Attachment> {
+    fn attach_config(
+        &self,
+        distribution_id: &str,
+        path_pattern: &str,
+        config_id: Option<&str>,
+    ) -> StoreResult<Attachment> {
         self.block(async {
             let got = self
                 .cf
@@ -335,25 +454,33 @@ impl Backend for AwsBackend {
                 .await
                 .map_err(|e| sdk_err("get distribution config", &e))?;
             let etag = need(got.e_tag(), "get distribution config ETag")?.to_owned();
-            let mut dc = need(got.distribution_config().cloned(), "get distribution config")?;
+            let mut dc = need(
+                got.distribution_config().cloned(),
+                "get distribution config",
+            )?;
             let value = config_id.map(str::to_owned).unwrap_or_default();
             let before = if path_pattern == "*" {
                 let b = need(dc.default_cache_behavior.as_mut(), "default cache behavior")?;
                 b.field_level_encryption_id.replace(value.clone())
             } else {
                 let behaviors = dc.cache_behaviors.as_mut().and_then(|c| c.items.as_mut());
-                let b = behaviors.and_then(|items| items.iter_mut().find(|b| b.path_pattern == path_pattern)).ok_or_else(|| {
-                    StoreError::Refused {
+                let b = behaviors
+                    .and_then(|items| items.iter_mut().find(|b| b.path_pattern == path_pattern))
+                    .ok_or_else(|| StoreError::Refused {
                         what: "attach configuration".into(),
                         code: "NoSuchCacheBehavior".into(),
-                        message: format!("distribution {distribution_id} has no cache behavior {path_pattern:?}"),
-                    }
-                })?;
+                        message: format!(
+                            "distribution {distribution_id} has no cache behavior {path_pattern:?}"
+                        ),
+                    })?;
                 b.field_level_encryption_id.replace(value.clone())
             };
             let previous = before.filter(|s| !s.is_empty());
             if config_id.is_none() && previous.is_none() {
-                return Err(StoreError::NotFound { kind: "attachment", id: format!("{distribution_id} {path_pattern}") });
+                return Err(StoreError::NotFound {
+                    kind: "attachment",
+                    id: format!("{distribution_id} {path_pattern}"),
+                });
             }
             // Already so (e.g. a rerun after an interrupted wait): no update, only the wait.
             if previous.as_deref() != config_id {
@@ -366,25 +493,46 @@ impl Backend for AwsBackend {
                     .await
                     .map_err(|e| sdk_err("update distribution", &e))?;
             }
-            crate::aws::wait_deployed(&self.cf, distribution_id, self.deploy_timeout, Duration::from_secs(5))
-                .await
-                .map_err(|e| StoreError::Remote(format!("{e:#}; the configuration is attached")))?;
+            crate::aws::wait_deployed(
+                &self.cf,
+                distribution_id,
+                self.deploy_timeout,
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|e| StoreError::Remote(format!("{e:#}; the configuration is attached")))?;
             Ok(Attachment {
                 distribution_id: distribution_id.to_owned(),
                 path_pattern: path_pattern.to_owned(),
-                config_id: config_id.map(str::to_owned).or(previous).unwrap_or_default(),
+                config_id: config_id
+                    .map(str::to_owned)
+                    .or(previous)
+                    .unwrap_or_default(),
             })
         })
     }
 
     fn list_attachments(&self) -> StoreResult<Vec<Attachment>> {
         self.block(async {
-            let list = self.cf.list_distributions().send().await.map_err(|e| sdk_err("list distributions", &e))?;
+            let list = self
+                .cf
+                .list_distributions()
+                .send()
+                .await
+                .map_err(|e| sdk_err("list distributions", &e))?;
             let mut out = Vec::new();
-            for d in list.distribution_list().map(|l| l.items()).unwrap_or_default() {
+            for d in list
+                .distribution_list()
+                .map(|l| l.items())
+                .unwrap_or_default()
+            {
                 let mut push = |pattern: &str, id: Option<&str>| {
                     if let Some(id) = id.filter(|s| !s.is_empty()) {
-                        out.push(Attachment { distribution_id: d.id().to_owned(), path_pattern: pattern.to_owned(), config_id: id.to_owned() });
+                        out.push(Attachment {
+                            distribution_id: d.id().to_owned(),
+                            path_pattern: pattern.to_owned(),
+                            config_id: id.to_owned(),
+                        });
                     }
                 };
                 if let Some(b) = d.default_cache_behavior() {
@@ -410,12 +558,18 @@ impl Backend for AwsBackend {
     fn add_private_key(&self, provider_id: &str, entry: KeyEntry) -> StoreResult<()> {
         rules::provider_id(provider_id)?;
         rules::key_name(&entry.key_name)?;
-        self.block(self.keyrings.change(provider_id, |ring| ring.add(entry.clone())))
+        self.block(
+            self.keyrings
+                .change(provider_id, |ring| ring.add(entry.clone())),
+        )
     }
 
     fn set_key_status(&self, provider_id: &str, changes: &[StatusChange]) -> StoreResult<()> {
         rules::provider_id(provider_id)?;
-        self.block(self.keyrings.change(provider_id, |ring| ring.apply(changes)))
+        self.block(
+            self.keyrings
+                .change(provider_id, |ring| ring.apply(changes)),
+        )
     }
 
     fn remove_private_key(&self, provider_id: &str, key_name: &str) -> StoreResult<()> {
@@ -428,7 +582,10 @@ impl Backend for AwsBackend {
                 by: format!("public key {} (delete the public key first)", k.id),
             });
         }
-        self.block(self.keyrings.change(provider_id, |ring| ring.remove(key_name)))
+        self.block(
+            self.keyrings
+                .change(provider_id, |ring| ring.remove(key_name)),
+        )
     }
 
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {
@@ -438,9 +595,16 @@ impl Backend for AwsBackend {
             .encryption_entities
             .first()
             .map(|e| e.provider_id.clone())
-            .ok_or_else(|| StoreError::Invalid(format!("profile {profile:?} has no encryption entity")))?;
+            .ok_or_else(|| {
+                StoreError::Invalid(format!("profile {profile:?} has no encryption entity"))
+            })?;
         let claim = self.block(self.keyrings.claim(&provider, profile))?;
-        Ok(Box::new(AwsRotation { rt: Arc::clone(&self.rt), keyrings: self.keyrings.clone(), provider, claim }))
+        Ok(Box::new(AwsRotation {
+            rt: Arc::clone(&self.rt),
+            keyrings: self.keyrings.clone(),
+            provider,
+            claim,
+        }))
     }
 }
 
@@ -459,23 +623,37 @@ impl Drop for AwsRotation {
     fn drop(&mut self) {
         // Best effort: a claim left behind by a crash expires, or is taken over by a rerun on the
         // same host once its process is gone.
-        if let Err(e) = self.rt.block_on(self.keyrings.release(&self.provider, &self.claim)) {
+        if let Err(e) = self
+            .rt
+            .block_on(self.keyrings.release(&self.provider, &self.claim))
+        {
             eprintln!("fle: warning: could not release the rotation claim: {e}");
         }
     }
 }
 
-fn profile_from(p: Option<&aws_sdk_cloudfront::types::FieldLevelEncryptionProfile>, etag: Option<&str>, what: &str) -> StoreResult<Profile> {
+fn profile_from(
+    p: Option<&aws_sdk_cloudfront::types::FieldLevelEncryptionProfile>,
+    etag: Option<&str>,
+    what: &str,
+) -> StoreResult<Profile> {
     let p = need(p, what)?;
     Ok(Profile {
         id: p.id().to_owned(),
         last_modified_time: convert::time(p.last_modified_time()),
         etag: need(etag, what)?.to_owned(),
-        config: convert::profile_config_from_cf(need(p.field_level_encryption_profile_config(), what)?),
+        config: convert::profile_config_from_cf(need(
+            p.field_level_encryption_profile_config(),
+            what,
+        )?),
     })
 }
 
-fn config_from(c: Option<&aws_sdk_cloudfront::types::FieldLevelEncryption>, etag: Option<&str>, what: &str) -> StoreResult<Config> {
+fn config_from(
+    c: Option<&aws_sdk_cloudfront::types::FieldLevelEncryption>,
+    etag: Option<&str>,
+    what: &str,
+) -> StoreResult<Config> {
     let c = need(c, what)?;
     Ok(Config {
         id: c.id().to_owned(),

@@ -30,13 +30,20 @@ enum Write {
 }
 
 fn token_after(seed: &str) -> String {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("fle-keyring-cas:{seed}").as_bytes());
+    let d = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("fle-keyring-cas:{seed}").as_bytes(),
+    );
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl SecretKeyrings {
     pub fn new(sm: Client, prefix: String, kms_key: Option<String>) -> Self {
-        Self { sm, prefix, kms_key }
+        Self {
+            sm,
+            prefix,
+            kms_key,
+        }
     }
 
     fn name(&self, provider: &str) -> String {
@@ -45,24 +52,46 @@ impl SecretKeyrings {
 
     /// The keyring and the version it was read from (`None`: no secret yet).
     pub async fn load(&self, provider: &str) -> StoreResult<(Keyring, Option<String>)> {
-        let got = self.sm.get_secret_value().secret_id(self.name(provider)).version_stage("AWSCURRENT").send().await;
+        let got = self
+            .sm
+            .get_secret_value()
+            .secret_id(self.name(provider))
+            .version_stage("AWSCURRENT")
+            .send()
+            .await;
         let out = match got {
             Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
                 return Ok((Keyring::empty(provider), None));
             }
             Err(e) => return Err(sdk_err("read keyring secret", &e)),
         };
         let text = Zeroizing::new(out.secret_string().unwrap_or_default().to_owned());
-        let ring = super::keyrings::parse_keyring(&text, provider, &format!("secret {}", self.name(provider)))?;
+        let ring = super::keyrings::parse_keyring(
+            &text,
+            provider,
+            &format!("secret {}", self.name(provider)),
+        )?;
         Ok((ring, out.version_id().map(str::to_owned)))
     }
 
-    async fn write(&self, provider: &str, ring: &Keyring, read_from: Option<&str>) -> StoreResult<Write> {
+    async fn write(
+        &self,
+        provider: &str,
+        ring: &Keyring,
+        read_from: Option<&str>,
+    ) -> StoreResult<Write> {
         let name = self.name(provider);
-        let body = Zeroizing::new(
-            serde_json::to_string(ring).map_err(|e| StoreError::Corrupt { path: name.clone(), detail: e.to_string() })?,
-        );
+        let body =
+            Zeroizing::new(
+                serde_json::to_string(ring).map_err(|e| StoreError::Corrupt {
+                    path: name.clone(),
+                    detail: e.to_string(),
+                })?,
+            );
         let result = match read_from {
             Some(version) => self
                 .sm
@@ -73,7 +102,13 @@ impl SecretKeyrings {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()), sdk_err("write keyring secret", &e))),
+                .map_err(|e| {
+                    (
+                        e.as_service_error()
+                            .is_some_and(|s| s.is_resource_exists_exception()),
+                        sdk_err("write keyring secret", &e),
+                    )
+                }),
             None => {
                 let kms = self.kms_key.as_deref().ok_or_else(|| {
                     StoreError::Invalid(format!("provider {provider:?} has no keyring secret yet; pass --kms-key to create {name} encrypted with it"))
@@ -81,14 +116,22 @@ impl SecretKeyrings {
                 self.sm
                     .create_secret()
                     .name(&name)
-                    .description(format!("fle keyring of provider {provider} (format: fle docs/keystore.md)"))
+                    .description(format!(
+                        "fle keyring of provider {provider} (format: fle docs/keystore.md)"
+                    ))
                     .kms_key_id(kms)
                     .secret_string(body.as_str())
                     .client_request_token(token_after(&format!("new:{name}")))
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| (e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()), sdk_err("create keyring secret", &e)))
+                    .map_err(|e| {
+                        (
+                            e.as_service_error()
+                                .is_some_and(|s| s.is_resource_exists_exception()),
+                            sdk_err("create keyring secret", &e),
+                        )
+                    })
             }
         };
         match result {
@@ -99,7 +142,11 @@ impl SecretKeyrings {
     }
 
     /// Read, apply `f`, write back; on a concurrent write, read again and re-apply.
-    pub async fn change(&self, provider: &str, mut f: impl FnMut(&mut Keyring) -> StoreResult<()>) -> StoreResult<()> {
+    pub async fn change(
+        &self,
+        provider: &str,
+        mut f: impl FnMut(&mut Keyring) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         for _ in 0..CAS_ATTEMPTS {
             let (mut ring, version) = self.load(provider).await?;
             f(&mut ring)?;
@@ -107,7 +154,10 @@ impl SecretKeyrings {
                 return Ok(());
             }
         }
-        Err(StoreError::Busy(format!("keyring secret {} kept changing under us; retry", self.name(provider))))
+        Err(StoreError::Busy(format!(
+            "keyring secret {} kept changing under us; retry",
+            self.name(provider)
+        )))
     }
 
     /// Providers with a keyring secret under the prefix.

@@ -38,7 +38,11 @@ struct LockValue {
 
 impl SsmKeyrings {
     pub fn new(ssm: Client, prefix: &str, kms_key: Option<String>) -> Self {
-        Self { ssm, prefix: format!("/{}", prefix.trim_start_matches('/')), kms_key }
+        Self {
+            ssm,
+            prefix: format!("/{}", prefix.trim_start_matches('/')),
+            kms_key,
+        }
     }
 
     fn name(&self, provider: &str) -> String {
@@ -47,13 +51,29 @@ impl SsmKeyrings {
 
     pub async fn load(&self, provider: &str) -> StoreResult<Keyring> {
         let name = self.name(provider);
-        let got = self.ssm.get_parameter().name(&name).with_decryption(true).send().await;
+        let got = self
+            .ssm
+            .get_parameter()
+            .name(&name)
+            .with_decryption(true)
+            .send()
+            .await;
         let out = match got {
             Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => return Ok(Keyring::empty(provider)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                return Ok(Keyring::empty(provider))
+            }
             Err(e) => return Err(sdk_err("read keyring parameter", &e)),
         };
-        let text = Zeroizing::new(out.parameter().and_then(|p| p.value()).unwrap_or_default().to_owned());
+        let text = Zeroizing::new(
+            out.parameter()
+                .and_then(|p| p.value())
+                .unwrap_or_default()
+                .to_owned(),
+        );
         parse_keyring(&text, provider, &format!("parameter {name}"))
     }
 
@@ -64,7 +84,10 @@ impl SsmKeyrings {
             let at = SystemTime::now();
             let value = serde_json::to_string(&LockValue {
                 owner: format!("{}:{}:{}", host(), std::process::id(), nonce()?),
-                expires: humantime::format_rfc3339_seconds(at.checked_add(LOCK_LEASE).unwrap_or(at)).to_string(),
+                expires: humantime::format_rfc3339_seconds(
+                    at.checked_add(LOCK_LEASE).unwrap_or(at),
+                )
+                .to_string(),
             })
             .map_err(|e| StoreError::Remote(e.to_string()))?;
             let put = self
@@ -78,41 +101,61 @@ impl SsmKeyrings {
                 .await;
             match put {
                 Ok(_) => return Ok(lock),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_already_exists()) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_parameter_already_exists()) => {}
                 Err(e) => return Err(sdk_err("take keyring lock", &e)),
             }
             // Held: break it if stale, else wait.
             let held = self.ssm.get_parameter().name(&lock).send().await.ok();
-            let held: Option<LockValue> = held.and_then(|o| o.parameter().and_then(|p| p.value()).and_then(|v| serde_json::from_str(v).ok()));
+            let held: Option<LockValue> = held.and_then(|o| {
+                o.parameter()
+                    .and_then(|p| p.value())
+                    .and_then(|v| serde_json::from_str(v).ok())
+            });
             if held.is_some_and(|h| stale(&h.owner, &h.expires, at)) {
                 let _ = self.ssm.delete_parameter().name(&lock).send().await;
                 continue;
             }
             if start.elapsed() > LOCK_WAIT {
-                return Err(StoreError::Busy(format!("keyring parameter lock {lock} is held by another fle; retry")));
+                return Err(StoreError::Busy(format!(
+                    "keyring parameter lock {lock} is held by another fle; retry"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
     /// Read, apply `f`, write back, under the provider's lock.
-    pub async fn change(&self, provider: &str, mut f: impl FnMut(&mut Keyring) -> StoreResult<()>) -> StoreResult<()> {
+    pub async fn change(
+        &self,
+        provider: &str,
+        mut f: impl FnMut(&mut Keyring) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         let kms = self.kms_key.clone().ok_or_else(|| {
             // Overwriting a SecureString without a key id would silently re-encrypt it with aws/ssm.
-            StoreError::Invalid(format!("writing provider {provider:?}'s keyring parameter needs --kms-key"))
+            StoreError::Invalid(format!(
+                "writing provider {provider:?}'s keyring parameter needs --kms-key"
+            ))
         })?;
         let lock = self.lock(provider).await?;
         let result = async {
             let mut ring = self.load(provider).await?;
             f(&mut ring)?;
             let name = self.name(provider);
-            let body = Zeroizing::new(
-                serde_json::to_string(&ring).map_err(|e| StoreError::Corrupt { path: name.clone(), detail: e.to_string() })?,
-            );
+            let body =
+                Zeroizing::new(
+                    serde_json::to_string(&ring).map_err(|e| StoreError::Corrupt {
+                        path: name.clone(),
+                        detail: e.to_string(),
+                    })?,
+                );
             self.ssm
                 .put_parameter()
                 .name(&name)
-                .description(format!("fle keyring of provider {provider} (format: fle docs/keystore.md)"))
+                .description(format!(
+                    "fle keyring of provider {provider} (format: fle docs/keystore.md)"
+                ))
                 .value(body.as_str())
                 .r#type(ParameterType::SecureString)
                 .key_id(kms)
@@ -125,7 +168,10 @@ impl SsmKeyrings {
         }
         .await;
         if let Err(e) = self.ssm.delete_parameter().name(&lock).send().await {
-            eprintln!("fle: warning: could not release lock {lock} ({}); it expires by itself", sdk_err("delete lock", &e));
+            eprintln!(
+                "fle: warning: could not release lock {lock} ({}); it expires by itself",
+                sdk_err("delete lock", &e)
+            );
         }
         result
     }

@@ -169,7 +169,10 @@ struct State {
 
 async fn rotate(args: RotateArgs) -> CmdResult {
     let conf = aws::sdk_config(&args.aws).await;
-    let c = Clients { apigw: aws_sdk_apigateway::Client::new(&conf), cf: aws_sdk_cloudfront::Client::new(&conf) };
+    let c = Clients {
+        apigw: aws_sdk_apigateway::Client::new(&conf),
+        cf: aws_sdk_cloudfront::Client::new(&conf),
+    };
     check_plan_serves_api(&c, &args).await?;
     let mut state = read_state(&c, &args).await?;
 
@@ -187,7 +190,10 @@ async fn rotate(args: RotateArgs) -> CmdResult {
         steps: Vec::new(),
     };
     if state.resumed {
-        eprintln!("fle: resuming the rotation that installs key {}", report.new_key_id.as_deref().unwrap_or("?"));
+        eprintln!(
+            "fle: resuming the rotation that installs key {}",
+            report.new_key_id.as_deref().unwrap_or("?")
+        );
     }
 
     for step in STEPS {
@@ -204,7 +210,12 @@ async fn rotate(args: RotateArgs) -> CmdResult {
     print_report(&report, &args.output)
 }
 
-async fn run_step(step: Step, c: &Clients, args: &RotateArgs, state: &mut State) -> anyhow::Result<Status> {
+async fn run_step(
+    step: Step,
+    c: &Clients,
+    args: &RotateArgs,
+    state: &mut State,
+) -> anyhow::Result<Status> {
     let new_value = state.new_key.as_ref().and_then(|k| k.value.clone());
     let new_id = state.new_key.as_ref().and_then(|k| k.id.clone());
     let switched = new_value.is_some() && state.at_cloudfront == new_value;
@@ -212,7 +223,8 @@ async fn run_step(step: Step, c: &Clients, args: &RotateArgs, state: &mut State)
         Step::Create if state.new_key.is_some() => Status::AlreadyDone,
         Step::Create if args.dry_run => Status::Pending,
         Step::Create => {
-            state.new_key = Some(create_key(c, args, &state.origin, state.old_key_id.as_deref()).await?);
+            state.new_key =
+                Some(create_key(c, args, &state.origin, state.old_key_id.as_deref()).await?);
             Status::Done
         }
         Step::AddToPlan => match &new_id {
@@ -228,7 +240,12 @@ async fn run_step(step: Step, c: &Clients, args: &RotateArgs, state: &mut State)
                     .key_type("API_KEY")
                     .send()
                     .await
-                    .map_err(|e| anyhow!("CreateUsagePlanKey: {}", aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
+                    .map_err(|e| {
+                        anyhow!(
+                            "CreateUsagePlanKey: {}",
+                            aws_sdk_apigateway::error::DisplayErrorContext(e)
+                        )
+                    })?;
                 state.in_plan.push(id.clone());
                 Status::Done
             }
@@ -243,10 +260,18 @@ async fn run_step(step: Step, c: &Clients, args: &RotateArgs, state: &mut State)
         }
         Step::WaitDeployed if args.dry_run => Status::Pending,
         Step::WaitDeployed => {
-            aws::wait_deployed(&c.cf, &args.distribution, args.deploy_timeout, args.poll_interval).await?;
+            aws::wait_deployed(
+                &c.cf,
+                &args.distribution,
+                args.deploy_timeout,
+                args.poll_interval,
+            )
+            .await?;
             Status::Done
         }
-        Step::Grace | Step::RemoveFromPlan | Step::DeleteOld if state.old_key_id.is_none() => Status::NotNeeded,
+        Step::Grace | Step::RemoveFromPlan | Step::DeleteOld if state.old_key_id.is_none() => {
+            Status::NotNeeded
+        }
         Step::Grace if args.dry_run => Status::Pending,
         Step::Grace => {
             if !args.grace.is_zero() {
@@ -266,14 +291,22 @@ async fn run_step(step: Step, c: &Clients, args: &RotateArgs, state: &mut State)
                 Status::Pending
             } else {
                 ensure_still_switched(c, args, state).await?;
-                eprintln!("fle: removing old key {old} from usage plan {}", args.usage_plan);
+                eprintln!(
+                    "fle: removing old key {old} from usage plan {}",
+                    args.usage_plan
+                );
                 c.apigw
                     .delete_usage_plan_key()
                     .usage_plan_id(&args.usage_plan)
                     .key_id(&old)
                     .send()
                     .await
-                    .map_err(|e| anyhow!("DeleteUsagePlanKey: {}", aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
+                    .map_err(|e| {
+                        anyhow!(
+                            "DeleteUsagePlanKey: {}",
+                            aws_sdk_apigateway::error::DisplayErrorContext(e)
+                        )
+                    })?;
                 state.in_plan.retain(|k| *k != old);
                 Status::Done
             }
@@ -292,7 +325,12 @@ async fn run_step(step: Step, c: &Clients, args: &RotateArgs, state: &mut State)
                     .api_key(&old)
                     .send()
                     .await
-                    .map_err(|e| anyhow!("DeleteApiKey: {}", aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
+                    .map_err(|e| {
+                        anyhow!(
+                            "DeleteApiKey: {}",
+                            aws_sdk_apigateway::error::DisplayErrorContext(e)
+                        )
+                    })?;
                 state.existing.retain(|k| *k != old);
                 Status::Done
             }
@@ -330,7 +368,10 @@ fn print_report(report: &Report, output: &str) -> CmdResult {
 }
 
 fn serde_plain<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Refuses a usage plan that does not serve the REST API: the new key would not open it.
@@ -341,17 +382,40 @@ async fn check_plan_serves_api(c: &Clients, args: &RotateArgs) -> CmdResult {
         .usage_plan_id(&args.usage_plan)
         .send()
         .await
-        .map_err(|e| anyhow!("GetUsagePlan {}: {}", args.usage_plan, aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
-    let serves = plan.api_stages.unwrap_or_default().iter().any(|s| s.api_id.as_deref() == Some(args.rest_api.as_str()));
+        .map_err(|e| {
+            anyhow!(
+                "GetUsagePlan {}: {}",
+                args.usage_plan,
+                aws_sdk_apigateway::error::DisplayErrorContext(e)
+            )
+        })?;
+    let serves = plan
+        .api_stages
+        .unwrap_or_default()
+        .iter()
+        .any(|s| s.api_id.as_deref() == Some(args.rest_api.as_str()));
     if !serves {
-        return Err(Failure::usage(anyhow!("usage plan {} has no stage of REST API {}", args.usage_plan, args.rest_api)));
+        return Err(Failure::usage(anyhow!(
+            "usage plan {} has no stage of REST API {}",
+            args.usage_plan,
+            args.rest_api
+        )));
     }
     Ok(())
 }
 
 async fn read_state(c: &Clients, args: &RotateArgs) -> Result<State, Failure> {
-    let cfg = distribution_config(c, args, &format!("GetDistributionConfig {}", args.distribution)).await?;
-    let origins = cfg.distribution_config.and_then(|d| d.origins).map(|o| o.items).unwrap_or_default();
+    let cfg = distribution_config(
+        c,
+        args,
+        &format!("GetDistributionConfig {}", args.distribution),
+    )
+    .await?;
+    let origins = cfg
+        .distribution_config
+        .and_then(|d| d.origins)
+        .map(|o| o.items)
+        .unwrap_or_default();
     let origin = pick_origin(&origins, args.origin.as_deref()).map_err(Failure::usage)?;
     let at_cloudfront = header_value(origin);
     let origin_id = origin.id.clone();
@@ -371,7 +435,11 @@ async fn read_state(c: &Clients, args: &RotateArgs) -> Result<State, Failure> {
 
     // A key of ours not yet at CloudFront: an interrupted run got past "create". The newest
     // one wins (names end in their creation time).
-    let mut pending: Vec<&ApiKey> = keys.iter().filter(ours).filter(|k| k.value != at_cloudfront).collect();
+    let mut pending: Vec<&ApiKey> = keys
+        .iter()
+        .filter(ours)
+        .filter(|k| k.value != at_cloudfront)
+        .collect();
     pending.sort_by(|a, b| a.name.cmp(&b.name));
     if let Some(key) = pending.last() {
         return Ok(State {
@@ -386,7 +454,9 @@ async fn read_state(c: &Clients, args: &RotateArgs) -> Result<State, Failure> {
     }
     // The key at CloudFront is ours and the key it replaces still exists: an interrupted run
     // got past the header switch; finish retiring.
-    let current = keys.iter().find(|k| at_cloudfront.is_some() && k.value == at_cloudfront);
+    let current = keys
+        .iter()
+        .find(|k| at_cloudfront.is_some() && k.value == at_cloudfront);
     if let Some(key) = current.filter(|k| ours(k)) {
         if let Some(old) = replaces(key).filter(|old| existing.contains(old)) {
             return Ok(State {
@@ -419,9 +489,15 @@ fn pick_origin<'a>(
     wanted: Option<&str>,
 ) -> anyhow::Result<&'a aws_sdk_cloudfront::types::Origin> {
     if let Some(id) = wanted {
-        return origins.iter().find(|o| o.id == id).ok_or_else(|| anyhow!("the distribution has no origin {id:?}"));
+        return origins
+            .iter()
+            .find(|o| o.id == id)
+            .ok_or_else(|| anyhow!("the distribution has no origin {id:?}"));
     }
-    let with_key: Vec<_> = origins.iter().filter(|o| header_value(o).is_some()).collect();
+    let with_key: Vec<_> = origins
+        .iter()
+        .filter(|o| header_value(o).is_some())
+        .collect();
     match (with_key.as_slice(), origins) {
         ([one], _) => Ok(*one),
         ([], [one]) => Ok(one),
@@ -434,7 +510,11 @@ fn header_value(origin: &aws_sdk_cloudfront::types::Origin) -> Option<String> {
         .custom_headers
         .as_ref()
         .and_then(|h| h.items.as_ref())
-        .and_then(|items| items.iter().find(|h| h.header_name.eq_ignore_ascii_case(API_KEY_HEADER)))
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|h| h.header_name.eq_ignore_ascii_case(API_KEY_HEADER))
+        })
         .map(|h| h.header_value.clone())
 }
 
@@ -450,7 +530,9 @@ where
         let (got, next) = page(position.clone()).await?;
         items.extend(got);
         match next {
-            Some(next) if Some(&next) != position.as_ref() && !next.is_empty() => position = Some(next),
+            Some(next) if Some(&next) != position.as_ref() && !next.is_empty() => {
+                position = Some(next)
+            }
             _ => return Ok(items),
         }
     }
@@ -466,7 +548,12 @@ async fn list_keys(c: &Clients) -> anyhow::Result<Vec<ApiKey>> {
             .set_position(position)
             .send()
             .await
-            .map_err(|e| anyhow!("GetApiKeys: {}", aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                anyhow!(
+                    "GetApiKeys: {}",
+                    aws_sdk_apigateway::error::DisplayErrorContext(e)
+                )
+            })?;
         Ok((page.items.unwrap_or_default(), page.position))
     })
     .await
@@ -482,13 +569,30 @@ async fn list_plan_keys(c: &Clients, plan: &str) -> anyhow::Result<Vec<String>> 
             .set_position(position)
             .send()
             .await
-            .map_err(|e| anyhow!("GetUsagePlanKeys {plan}: {}", aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
-        Ok((page.items.unwrap_or_default().into_iter().filter_map(|k| k.id).collect(), page.position))
+            .map_err(|e| {
+                anyhow!(
+                    "GetUsagePlanKeys {plan}: {}",
+                    aws_sdk_apigateway::error::DisplayErrorContext(e)
+                )
+            })?;
+        Ok((
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|k| k.id)
+                .collect(),
+            page.position,
+        ))
     })
     .await
 }
 
-async fn create_key(c: &Clients, args: &RotateArgs, origin: &str, replaces: Option<&str>) -> anyhow::Result<ApiKey> {
+async fn create_key(
+    c: &Clients,
+    args: &RotateArgs,
+    origin: &str,
+    replaces: Option<&str>,
+) -> anyhow::Result<ApiKey> {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
     let name = format!("fle/{}/{origin}/{now}", args.distribution);
     let value = random_key()?;
@@ -496,15 +600,31 @@ async fn create_key(c: &Clients, args: &RotateArgs, origin: &str, replaces: Opti
         .apigw
         .create_api_key()
         .name(&name)
-        .description(format!("{DESCRIPTION_PREFIX}{}", replaces.unwrap_or("none")))
+        .description(format!(
+            "{DESCRIPTION_PREFIX}{}",
+            replaces.unwrap_or("none")
+        ))
         .enabled(true)
         .value(value.as_str())
         .send()
         .await
-        .map_err(|e| anyhow!("CreateApiKey: {}", aws_sdk_apigateway::error::DisplayErrorContext(e)))?;
-    let id = out.id.clone().ok_or_else(|| anyhow!("CreateApiKey returned no id"))?;
+        .map_err(|e| {
+            anyhow!(
+                "CreateApiKey: {}",
+                aws_sdk_apigateway::error::DisplayErrorContext(e)
+            )
+        })?;
+    let id = out
+        .id
+        .clone()
+        .ok_or_else(|| anyhow!("CreateApiKey returned no id"))?;
     eprintln!("fle: created key {id} ({name})");
-    Ok(ApiKey::builder().id(id).name(name).value(value.as_str()).enabled(true).build())
+    Ok(ApiKey::builder()
+        .id(id)
+        .name(name)
+        .value(value.as_str())
+        .enabled(true)
+        .build())
 }
 
 /// 40 characters from [A-Za-z0-9], uniform (rejection sampling over random bytes).
@@ -515,7 +635,8 @@ fn random_key() -> anyhow::Result<zeroize::Zeroizing<String>> {
     let mut out = zeroize::Zeroizing::new(String::with_capacity(KEY_LEN));
     let mut buf = zeroize::Zeroizing::new([0_u8; 64]);
     while out.len() < KEY_LEN {
-        rng.fill(buf.as_mut_slice()).map_err(|_| anyhow!("no system randomness"))?;
+        rng.fill(buf.as_mut_slice())
+            .map_err(|_| anyhow!("no system randomness"))?;
         // 248 = 4 × 62: bytes at or above it would bias the first characters.
         for &b in buf.iter().filter(|&&b| b < 248) {
             if out.len() == KEY_LEN {
@@ -534,32 +655,58 @@ async fn distribution_config(
     c: &Clients,
     args: &RotateArgs,
     call: &str,
-) -> anyhow::Result<aws_sdk_cloudfront::operation::get_distribution_config::GetDistributionConfigOutput> {
+) -> anyhow::Result<
+    aws_sdk_cloudfront::operation::get_distribution_config::GetDistributionConfigOutput,
+> {
     c.cf.get_distribution_config()
         .id(&args.distribution)
         .send()
         .await
-        .map_err(|e| anyhow!("{call}: {}", aws_sdk_cloudfront::error::DisplayErrorContext(e)))
+        .map_err(|e| {
+            anyhow!(
+                "{call}: {}",
+                aws_sdk_cloudfront::error::DisplayErrorContext(e)
+            )
+        })
 }
 
 /// Writes the key into the origin's `x-api-key` custom header (added if missing), with the
 /// ETag just read as IfMatch so a concurrent change fails instead of being overwritten.
-async fn set_origin_key(c: &Clients, args: &RotateArgs, origin: &str, value: &str) -> anyhow::Result<()> {
+async fn set_origin_key(
+    c: &Clients,
+    args: &RotateArgs,
+    origin: &str,
+    value: &str,
+) -> anyhow::Result<()> {
     let out = distribution_config(c, args, "GetDistributionConfig").await?;
-    let etag = out.e_tag.ok_or_else(|| anyhow!("GetDistributionConfig returned no ETag"))?;
-    let mut cfg = out.distribution_config.ok_or_else(|| anyhow!("GetDistributionConfig returned no config"))?;
+    let etag = out
+        .e_tag
+        .ok_or_else(|| anyhow!("GetDistributionConfig returned no ETag"))?;
+    let mut cfg = out
+        .distribution_config
+        .ok_or_else(|| anyhow!("GetDistributionConfig returned no config"))?;
     let target = cfg
         .origins
         .as_mut()
         .and_then(|o| o.items.iter_mut().find(|o| o.id == origin))
         .ok_or_else(|| anyhow!("origin {origin} disappeared from the distribution"))?;
     if target.custom_headers.is_none() {
-        target.custom_headers =
-            Some(aws_sdk_cloudfront::types::CustomHeaders::builder().quantity(0).build().context("building custom headers")?);
+        target.custom_headers = Some(
+            aws_sdk_cloudfront::types::CustomHeaders::builder()
+                .quantity(0)
+                .build()
+                .context("building custom headers")?,
+        );
     }
-    let headers = target.custom_headers.as_mut().ok_or_else(|| anyhow!("internal: no custom headers"))?;
+    let headers = target
+        .custom_headers
+        .as_mut()
+        .ok_or_else(|| anyhow!("internal: no custom headers"))?;
     let items = headers.items.get_or_insert_with(Vec::new);
-    match items.iter_mut().find(|h| h.header_name.eq_ignore_ascii_case(API_KEY_HEADER)) {
+    match items
+        .iter_mut()
+        .find(|h| h.header_name.eq_ignore_ascii_case(API_KEY_HEADER))
+    {
         Some(h) => h.header_value = value.to_string(),
         None => items.push(
             aws_sdk_cloudfront::types::OriginCustomHeader::builder()
@@ -570,23 +717,42 @@ async fn set_origin_key(c: &Clients, args: &RotateArgs, origin: &str, value: &st
         ),
     }
     headers.quantity = i32::try_from(items.len()).context("too many custom headers")?;
-    eprintln!("fle: updating origin {origin} of distribution {} (IfMatch {etag})", args.distribution);
+    eprintln!(
+        "fle: updating origin {origin} of distribution {} (IfMatch {etag})",
+        args.distribution
+    );
     c.cf.update_distribution()
         .id(&args.distribution)
         .if_match(etag)
         .distribution_config(cfg)
         .send()
         .await
-        .map_err(|e| anyhow!("UpdateDistribution: {}", aws_sdk_cloudfront::error::DisplayErrorContext(e)))?;
+        .map_err(|e| {
+            anyhow!(
+                "UpdateDistribution: {}",
+                aws_sdk_cloudfront::error::DisplayErrorContext(e)
+            )
+        })?;
     Ok(())
 }
 
 /// Before retiring the old key, CloudFront must still send the new one: if someone changed
 /// the header meanwhile, stop rather than delete a key that may be in use.
-async fn ensure_still_switched(c: &Clients, args: &RotateArgs, state: &State) -> anyhow::Result<()> {
+async fn ensure_still_switched(
+    c: &Clients,
+    args: &RotateArgs,
+    state: &State,
+) -> anyhow::Result<()> {
     let out = distribution_config(c, args, "GetDistributionConfig").await?;
-    let origins = out.distribution_config.and_then(|d| d.origins).map(|o| o.items).unwrap_or_default();
-    let now = origins.iter().find(|o| o.id == state.origin).and_then(header_value);
+    let origins = out
+        .distribution_config
+        .and_then(|d| d.origins)
+        .map(|o| o.items)
+        .unwrap_or_default();
+    let now = origins
+        .iter()
+        .find(|o| o.id == state.origin)
+        .and_then(header_value);
     let new = state.new_key.as_ref().and_then(|k| k.value.clone());
     if now.is_none() || now != new {
         bail!("origin {}'s x-api-key is no longer the new key (changed meanwhile?): not retiring the old key", state.origin);

@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::store::{stale, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
 use crate::keystore::model::{
-    Attachment, Config, ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, QueryArgProfile, QueryArgProfileConfig,
-    FORMAT_URLENCODED,
+    Attachment, Config, ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, QueryArgProfile,
+    QueryArgProfileConfig, FORMAT_URLENCODED,
 };
 use crate::keystore::{config_by_id, profile_by_name, rotation, rules, Backend};
 use crate::output::{emit, OutputArgs};
@@ -170,50 +170,92 @@ struct MappingView {
 
 fn view(b: &dyn Backend, c: &Config, ctx: &str) -> Result<ConfigView, Failure> {
     let profiles = b.list_profiles().map_err(|e| store_failure(ctx, e, ""))?;
-    let attachments = b.list_attachments().map_err(|e| store_failure(ctx, e, ""))?;
-    let name = |id: Option<&str>| id.and_then(|id| profiles.iter().find(|p| p.id == id)).map(|p| p.config.name.clone());
+    let attachments = b
+        .list_attachments()
+        .map_err(|e| store_failure(ctx, e, ""))?;
+    let name = |id: Option<&str>| {
+        id.and_then(|id| profiles.iter().find(|p| p.id == id))
+            .map(|p| p.config.name.clone())
+    };
     Ok(ConfigView {
         id: c.id.clone(),
         etag: c.etag.clone(),
         last_modified_time: c.last_modified_time.clone(),
         comment: c.config.comment.clone(),
-        forward_when_content_type_is_unknown: c.config.content_type_profile_config.forward_when_content_type_is_unknown,
-        forward_when_query_arg_profile_is_unknown: c.config.query_arg_profile_config.forward_when_query_arg_profile_is_unknown,
+        forward_when_content_type_is_unknown: c
+            .config
+            .content_type_profile_config
+            .forward_when_content_type_is_unknown,
+        forward_when_query_arg_profile_is_unknown: c
+            .config
+            .query_arg_profile_config
+            .forward_when_query_arg_profile_is_unknown,
         content_types: c
             .config
             .content_type_profile_config
             .content_type_profiles
             .iter()
-            .map(|m| MappingView { key: m.content_type.clone(), profile_id: m.profile_id.clone(), profile_name: name(m.profile_id.as_deref()) })
+            .map(|m| MappingView {
+                key: m.content_type.clone(),
+                profile_id: m.profile_id.clone(),
+                profile_name: name(m.profile_id.as_deref()),
+            })
             .collect(),
         query_args: c
             .config
             .query_arg_profile_config
             .query_arg_profiles
             .iter()
-            .map(|m| MappingView { key: m.query_arg.clone(), profile_id: Some(m.profile_id.clone()), profile_name: name(Some(&m.profile_id)) })
+            .map(|m| MappingView {
+                key: m.query_arg.clone(),
+                profile_id: Some(m.profile_id.clone()),
+                profile_name: name(Some(&m.profile_id)),
+            })
             .collect(),
-        attached_to: attachments.into_iter().filter(|a| a.config_id == c.id).collect(),
+        attached_to: attachments
+            .into_iter()
+            .filter(|a| a.config_id == c.id)
+            .collect(),
     })
 }
 
 fn view_text(v: &ConfigView) -> String {
-    let mut s = format!("id: {}\netag: {}\nlast modified: {}\n", v.id, v.etag, v.last_modified_time);
+    let mut s = format!(
+        "id: {}\netag: {}\nlast modified: {}\n",
+        v.id, v.etag, v.last_modified_time
+    );
     if !v.comment.is_empty() {
         s.push_str(&format!("comment: {}\n", v.comment));
     }
     for m in &v.content_types {
-        s.push_str(&format!("content type {} -> profile {}\n", m.key, m.profile_name.as_deref().or(m.profile_id.as_deref()).unwrap_or("-")));
+        s.push_str(&format!(
+            "content type {} -> profile {}\n",
+            m.key,
+            m.profile_name
+                .as_deref()
+                .or(m.profile_id.as_deref())
+                .unwrap_or("-")
+        ));
     }
     for m in &v.query_args {
-        s.push_str(&format!("fle-profile={} -> profile {}\n", m.key, m.profile_name.as_deref().or(m.profile_id.as_deref()).unwrap_or("-")));
+        s.push_str(&format!(
+            "fle-profile={} -> profile {}\n",
+            m.key,
+            m.profile_name
+                .as_deref()
+                .or(m.profile_id.as_deref())
+                .unwrap_or("-")
+        ));
     }
     s.push_str(&format!(
         "forward unknown content type: {}\nforward unknown fle-profile: {}\n",
         v.forward_when_content_type_is_unknown, v.forward_when_query_arg_profile_is_unknown
     ));
     for a in &v.attached_to {
-        s.push_str(&format!("attached to distribution {} behavior {}\n", a.distribution_id, a.path_pattern));
+        s.push_str(&format!(
+            "attached to distribution {} behavior {}\n",
+            a.distribution_id, a.path_pattern
+        ));
     }
     s
 }
@@ -228,7 +270,11 @@ struct Change {
 
 fn emit_change(out: &OutputArgs, c: &Change) -> CmdResult {
     emit(out.output, c, |c| {
-        let head = if c.dry_run { format!("plan: {} (dry run, nothing changed)", c.action) } else { format!("done: {}", c.action) };
+        let head = if c.dry_run {
+            format!("plan: {} (dry run, nothing changed)", c.action)
+        } else {
+            format!("done: {}", c.action)
+        };
         format!("{head}\n{}", view_text(&c.config))
     })?;
     Ok(())
@@ -260,7 +306,11 @@ fn apply(b: &dyn Backend, m: &Mappings, body: &mut ConfigBody, ctx: &str) -> Res
         body.content_type_profile_config.content_type_profiles = cts
             .into_iter()
             .map(|(ct, p)| {
-                Ok(ContentTypeProfile { format: FORMAT_URLENCODED.to_owned(), profile_id: Some(profile_id(b, &p, ctx)?), content_type: ct })
+                Ok(ContentTypeProfile {
+                    format: FORMAT_URLENCODED.to_owned(),
+                    profile_id: Some(profile_id(b, &p, ctx)?),
+                    content_type: ct,
+                })
             })
             .collect::<Result<_, Failure>>()?;
     }
@@ -270,15 +320,20 @@ fn apply(b: &dyn Backend, m: &Mappings, body: &mut ConfigBody, ctx: &str) -> Res
             .iter()
             .map(|s| {
                 let (k, v) = split_mapping(s, "ARG", ctx)?;
-                Ok(QueryArgProfile { query_arg: k.to_owned(), profile_id: profile_id(b, v, ctx)? })
+                Ok(QueryArgProfile {
+                    query_arg: k.to_owned(),
+                    profile_id: profile_id(b, v, ctx)?,
+                })
             })
             .collect::<Result<_, Failure>>()?;
     }
     if let Some(f) = m.forward_unknown_content_type {
-        body.content_type_profile_config.forward_when_content_type_is_unknown = f;
+        body.content_type_profile_config
+            .forward_when_content_type_is_unknown = f;
     }
     if let Some(f) = m.forward_unknown_query_arg {
-        body.query_arg_profile_config.forward_when_query_arg_profile_is_unknown = f;
+        body.query_arg_profile_config
+            .forward_when_query_arg_profile_is_unknown = f;
     }
     if let Some(c) = &m.comment {
         body.comment.clone_from(c);
@@ -297,11 +352,24 @@ fn create(a: CreateArgs) -> CmdResult {
     };
     apply(b.as_ref(), &a.map, &mut body, ctx)?;
     let c = if a.dry_run {
-        Config { id: String::new(), last_modified_time: String::new(), etag: String::new(), config: body }
+        Config {
+            id: String::new(),
+            last_modified_time: String::new(),
+            etag: String::new(),
+            config: body,
+        }
     } else {
-        b.create_config(&body).map_err(|e| store_failure(ctx, e, "nothing was created"))?
+        b.create_config(&body)
+            .map_err(|e| store_failure(ctx, e, "nothing was created"))?
     };
-    emit_change(&a.common.out, &Change { dry_run: a.dry_run, action: "create configuration", config: view(b.as_ref(), &c, ctx)? })
+    emit_change(
+        &a.common.out,
+        &Change {
+            dry_run: a.dry_run,
+            action: "create configuration",
+            config: view(b.as_ref(), &c, ctx)?,
+        },
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -313,7 +381,10 @@ fn list(a: &Common) -> CmdResult {
     let ctx = "configs list";
     let b = a.open()?;
     let configs = b.list_configs().map_err(|e| store_failure(ctx, e, ""))?;
-    let views = configs.iter().map(|c| view(b.as_ref(), c, ctx)).collect::<Result<Vec<_>, _>>()?;
+    let views = configs
+        .iter()
+        .map(|c| view(b.as_ref(), c, ctx))
+        .collect::<Result<Vec<_>, _>>()?;
     emit(a.out.output, &ConfigList { configs: views }, |l| {
         if l.configs.is_empty() {
             return format!("no configurations in {}\n", b.describe());
@@ -326,8 +397,21 @@ fn list(a: &Common) -> CmdResult {
                 .chain(&v.query_args)
                 .map(|m| format!("{}={}", m.key, m.profile_name.as_deref().unwrap_or("?")))
                 .collect();
-            let att: Vec<String> = v.attached_to.iter().map(|a| format!("{}:{}", a.distribution_id, a.path_pattern)).collect();
-            s.push_str(&format!("{}\t{}\t{}\n", v.id, maps.join(","), if att.is_empty() { "-".to_owned() } else { att.join(",") }));
+            let att: Vec<String> = v
+                .attached_to
+                .iter()
+                .map(|a| format!("{}:{}", a.distribution_id, a.path_pattern))
+                .collect();
+            s.push_str(&format!(
+                "{}\t{}\t{}\n",
+                v.id,
+                maps.join(","),
+                if att.is_empty() {
+                    "-".to_owned()
+                } else {
+                    att.join(",")
+                }
+            ));
         }
         s
     })?;
@@ -335,13 +419,18 @@ fn list(a: &Common) -> CmdResult {
 }
 
 fn get(b: &dyn Backend, id: &str, ctx: &str) -> Result<Config, Failure> {
-    config_by_id(b, id).map_err(|e| store_failure(ctx, e, "`fle configs list` shows the configurations"))
+    config_by_id(b, id)
+        .map_err(|e| store_failure(ctx, e, "`fle configs list` shows the configurations"))
 }
 
 fn show(a: IdArgs) -> CmdResult {
     let b = a.common.open()?;
     let c = get(b.as_ref(), &a.id, "configs show")?;
-    emit(a.common.out.output, &view(b.as_ref(), &c, "configs show")?, view_text)?;
+    emit(
+        a.common.out.output,
+        &view(b.as_ref(), &c, "configs show")?,
+        view_text,
+    )?;
     Ok(())
 }
 
@@ -354,13 +443,26 @@ fn update(a: UpdateArgs) -> CmdResult {
     let if_match = a.if_match.clone().unwrap_or_else(|| c.etag.clone());
     let result = if a.dry_run {
         if if_match != c.etag {
-            return Err(stale(ctx, &format!("configuration {}", c.id), &c.etag, &if_match));
+            return Err(stale(
+                ctx,
+                &format!("configuration {}", c.id),
+                &c.etag,
+                &if_match,
+            ));
         }
         Config { config: body, ..c }
     } else {
-        b.update_config(&c.id, &body, &if_match).map_err(|e| store_failure(ctx, e, "nothing was changed"))?
+        b.update_config(&c.id, &body, &if_match)
+            .map_err(|e| store_failure(ctx, e, "nothing was changed"))?
     };
-    emit_change(&a.common.out, &Change { dry_run: a.dry_run, action: "update configuration", config: view(b.as_ref(), &result, ctx)? })
+    emit_change(
+        &a.common.out,
+        &Change {
+            dry_run: a.dry_run,
+            action: "update configuration",
+            config: view(b.as_ref(), &result, ctx)?,
+        },
+    )
 }
 
 fn delete(a: DeleteArgs) -> CmdResult {
@@ -371,7 +473,12 @@ fn delete(a: DeleteArgs) -> CmdResult {
     let if_match = a.if_match.clone().unwrap_or_else(|| c.etag.clone());
     if a.dry_run {
         if if_match != c.etag {
-            return Err(stale(ctx, &format!("configuration {}", c.id), &c.etag, &if_match));
+            return Err(stale(
+                ctx,
+                &format!("configuration {}", c.id),
+                &c.etag,
+                &if_match,
+            ));
         }
         if let Some(at) = before.attached_to.first() {
             return Err(Failure::no(anyhow!(
@@ -381,10 +488,22 @@ fn delete(a: DeleteArgs) -> CmdResult {
             )));
         }
     } else {
-        b.delete_config(&c.id, &if_match)
-            .map_err(|e| store_failure(ctx, e, "nothing was deleted; detach it first with `fle configs attach --detach`"))?;
+        b.delete_config(&c.id, &if_match).map_err(|e| {
+            store_failure(
+                ctx,
+                e,
+                "nothing was deleted; detach it first with `fle configs attach --detach`",
+            )
+        })?;
     }
-    emit_change(&a.common.out, &Change { dry_run: a.dry_run, action: "delete configuration", config: before })
+    emit_change(
+        &a.common.out,
+        &Change {
+            dry_run: a.dry_run,
+            action: "delete configuration",
+            config: before,
+        },
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -406,8 +525,13 @@ fn attach(a: AttachArgs) -> CmdResult {
     }
     if a.dry_run {
         if a.detach {
-            let atts = b.list_attachments().map_err(|e| store_failure(ctx, e, ""))?;
-            if !atts.iter().any(|x| x.distribution_id == a.distribution && x.path_pattern == a.path_pattern) {
+            let atts = b
+                .list_attachments()
+                .map_err(|e| store_failure(ctx, e, ""))?;
+            if !atts
+                .iter()
+                .any(|x| x.distribution_id == a.distribution && x.path_pattern == a.path_pattern)
+            {
                 return Err(Failure::no(anyhow!(
                     "{ctx}: no configuration is attached to distribution {} behavior {}",
                     a.distribution,
@@ -421,16 +545,30 @@ fn attach(a: AttachArgs) -> CmdResult {
     }
     let r = AttachResult {
         dry_run: a.dry_run,
-        action: if a.detach { "detach configuration" } else { "attach configuration" },
+        action: if a.detach {
+            "detach configuration"
+        } else {
+            "attach configuration"
+        },
         distribution_id: a.distribution.clone(),
         path_pattern: a.path_pattern.clone(),
         config_id,
     };
     emit(a.common.out.output, &r, |r| {
-        let head = if r.dry_run { "plan (dry run, nothing changed): " } else { "" };
+        let head = if r.dry_run {
+            "plan (dry run, nothing changed): "
+        } else {
+            ""
+        };
         match &r.config_id {
-            Some(id) => format!("{head}configuration {id} attached to distribution {} behavior {}\n", r.distribution_id, r.path_pattern),
-            None => format!("{head}configuration detached from distribution {} behavior {}\n", r.distribution_id, r.path_pattern),
+            Some(id) => format!(
+                "{head}configuration {id} attached to distribution {} behavior {}\n",
+                r.distribution_id, r.path_pattern
+            ),
+            None => format!(
+                "{head}configuration detached from distribution {} behavior {}\n",
+                r.distribution_id, r.path_pattern
+            ),
         }
     })?;
     Ok(())

@@ -79,7 +79,9 @@ fn check_scope_part(what: &str, value: &str) -> CmdResult {
     if edge_signer::is_valid_scope_part(value) {
         Ok(())
     } else {
-        Err(Failure::usage(anyhow!("--{what} {value:?}: expected lowercase letters, digits and '-'")))
+        Err(Failure::usage(anyhow!(
+            "--{what} {value:?}: expected lowercase letters, digits and '-'"
+        )))
     }
 }
 
@@ -89,22 +91,33 @@ fn sign(args: SignArgs) -> CmdResult {
     }
     check_scope_part("service", &args.service)?;
     let time = match &args.time {
-        Some(text) => SigningTime::parse_rfc3339(text).map_err(|e| Failure::usage(anyhow!("--time: {e}")))?,
+        Some(text) => {
+            SigningTime::parse_rfc3339(text).map_err(|e| Failure::usage(anyhow!("--time: {e}")))?
+        }
         None => now()?,
     };
     let text = if args.event.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading the event from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the event from stdin")?;
         s
     } else {
-        std::fs::read_to_string(&args.event).with_context(|| format!("reading {}", args.event.display()))?
+        std::fs::read_to_string(&args.event)
+            .with_context(|| format!("reading {}", args.event.display()))?
     };
-    let event: OriginRequestEvent = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a CloudFront origin-request event", args.event.display()))?;
+    let event: OriginRequestEvent = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a CloudFront origin-request event",
+            args.event.display()
+        )
+    })?;
 
     let env = |name: &str| std::env::var(name).ok();
     let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-        (Some(id), Some(secret)) => Credentials::new(&id, &secret, env("AWS_SESSION_TOKEN").as_deref()),
+        (Some(id), Some(secret)) => {
+            Credentials::new(&id, &secret, env("AWS_SESSION_TOKEN").as_deref())
+        }
         _ => None,
     };
     let params = SigningParams {
@@ -116,7 +129,9 @@ fn sign(args: SignArgs) -> CmdResult {
     };
     let outcome = edge_signer::sign_event(&event, &params);
     let json = edge_signer::outcome_json(&outcome);
-    let result = json.get("result").ok_or_else(|| anyhow!("signer returned no result"))?;
+    let result = json
+        .get("result")
+        .ok_or_else(|| anyhow!("signer returned no result"))?;
     let mut stdout = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut stdout, result).context("writing the result")?;
     writeln!(stdout).context("writing the result")?;
@@ -135,7 +150,8 @@ fn now() -> Result<SigningTime, Failure> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|_| Failure::usage(anyhow!("system clock is before 1970")))?
         .as_secs();
-    let secs = i64::try_from(secs).map_err(|_| Failure::usage(anyhow!("system clock out of range")))?;
+    let secs =
+        i64::try_from(secs).map_err(|_| Failure::usage(anyhow!("system clock out of range")))?;
     SigningTime::from_unix(secs).map_err(|e| Failure::usage(anyhow!("system clock: {e}")))
 }
 
@@ -148,8 +164,10 @@ fn package(args: PackageArgs) -> CmdResult {
         Some(p) => p.clone(),
         None => build_wasm()?,
     };
-    let wasm = std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
-    let wasm = strip_custom_sections(&wasm).with_context(|| format!("{} is not a wasm module", wasm_path.display()))?;
+    let wasm =
+        std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
+    let wasm = strip_custom_sections(&wasm)
+        .with_context(|| format!("{} is not a wasm module", wasm_path.display()))?;
     let mut config = serde_json::Map::new();
     if let Some(region) = &args.region {
         config.insert("region".into(), region.clone().into());
@@ -180,7 +198,10 @@ fn package(args: PackageArgs) -> CmdResult {
 
 fn write_file(path: &Path, bytes: &[u8]) -> CmdResult {
     if path.as_os_str() == "-" {
-        std::io::stdout().lock().write_all(bytes).context("writing the zip to stdout")?;
+        std::io::stdout()
+            .lock()
+            .write_all(bytes)
+            .context("writing the zip to stdout")?;
     } else {
         std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }
@@ -206,11 +227,17 @@ fn build_wasm() -> Result<PathBuf, Failure> {
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     for line in stdout.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         if msg.get("reason").and_then(|r| r.as_str()) != Some("compiler-artifact") {
             continue;
         }
-        let files = msg.get("filenames").and_then(|f| f.as_array()).into_iter().flatten();
+        let files = msg
+            .get("filenames")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten();
         for file in files.filter_map(|f| f.as_str()) {
             if file.ends_with("/edge_signer.wasm") {
                 return Ok(PathBuf::from(file));
@@ -224,15 +251,25 @@ fn build_wasm() -> Result<PathBuf, Failure> {
 /// not needed to run it.
 fn strip_custom_sections(module: &[u8]) -> anyhow::Result<Vec<u8>> {
     const HEADER: &[u8; 8] = b"\0asm\x01\0\0\0";
-    let mut rest = module.strip_prefix(HEADER.as_slice()).ok_or_else(|| anyhow!("bad wasm header"))?;
+    let mut rest = module
+        .strip_prefix(HEADER.as_slice())
+        .ok_or_else(|| anyhow!("bad wasm header"))?;
     let mut out = HEADER.to_vec();
     while let Some((&id, after_id)) = rest.split_first() {
         let (len, after_len) = leb128_u32(after_id)?;
-        let next = after_len.get(usize::try_from(len)?..).ok_or_else(|| anyhow!("section runs past the end"))?;
+        let next = after_len
+            .get(usize::try_from(len)?..)
+            .ok_or_else(|| anyhow!("section runs past the end"))?;
         // `next` is a suffix of `rest`: the section is what lies before it.
-        let section_len = rest.len().checked_sub(next.len()).ok_or_else(|| anyhow!("bad section"))?;
+        let section_len = rest
+            .len()
+            .checked_sub(next.len())
+            .ok_or_else(|| anyhow!("bad section"))?;
         if id != 0 {
-            out.extend_from_slice(rest.get(..section_len).ok_or_else(|| anyhow!("bad section"))?);
+            out.extend_from_slice(
+                rest.get(..section_len)
+                    .ok_or_else(|| anyhow!("bad section"))?,
+            );
         }
         rest = next;
     }
@@ -243,7 +280,9 @@ fn leb128_u32(bytes: &[u8]) -> anyhow::Result<(u32, &[u8])> {
     let mut value: u32 = 0;
     for (i, &b) in bytes.iter().take(5).enumerate() {
         let shift = u32::try_from(i)? * 7;
-        value |= u32::from(b & 0x7f).checked_shl(shift).ok_or_else(|| anyhow!("bad LEB128"))?;
+        value |= u32::from(b & 0x7f)
+            .checked_shl(shift)
+            .ok_or_else(|| anyhow!("bad LEB128"))?;
         if b & 0x80 == 0 {
             return Ok((value, bytes.get(i + 1..).unwrap_or_default()));
         }
@@ -326,7 +365,10 @@ mod tests {
         m.extend_from_slice(&[0, 3, 1, b'n', 7]);
         m.extend_from_slice(&[5, 2, 0, 1]);
         let s = strip_custom_sections(&m).unwrap();
-        assert_eq!(s, [b"\0asm\x01\0\0\0".as_slice(), &[1, 1, 0, 5, 2, 0, 1]].concat());
+        assert_eq!(
+            s,
+            [b"\0asm\x01\0\0\0".as_slice(), &[1, 1, 0, 5, 2, 0, 1]].concat()
+        );
         assert!(strip_custom_sections(b"\0asm\x01\0\0\0\x01\x05\0").is_err());
         assert!(strip_custom_sections(b"junk").is_err());
     }

@@ -120,7 +120,12 @@ struct RotateArgs {
     #[arg(long, hide = true, value_name = "STEP")]
     danger_stop_after: Option<usize>,
     /// Testing only: after this step, create <FILE>.reached and wait until FILE exists.
-    #[arg(long, hide = true, value_name = "STEP", requires = "danger_resume_file")]
+    #[arg(
+        long,
+        hide = true,
+        value_name = "STEP",
+        requires = "danger_resume_file"
+    )]
     danger_pause_after: Option<usize>,
     #[arg(long, hide = true, value_name = "FILE")]
     danger_resume_file: Option<PathBuf>,
@@ -170,7 +175,10 @@ fn stopper(stop_after: Option<usize>) -> impl FnMut(usize) {
 }
 
 fn steps_text(steps: &[rotation::StepReport]) -> String {
-    steps.iter().map(|s| format!("  step {} {}: {}\n", s.step, s.name, s.outcome)).collect()
+    steps
+        .iter()
+        .map(|s| format!("  step {} {}: {}\n", s.step, s.name, s.outcome))
+        .collect()
 }
 
 fn generate(a: GenerateArgs) -> CmdResult {
@@ -187,9 +195,17 @@ fn generate(a: GenerateArgs) -> CmdResult {
         })?;
     emit(a.common.out.output, &report, |r| {
         let head = if r.dry_run {
-            format!("plan: generate key {} for provider {} (dry run, nothing changed)\n", r.name, r.provider)
+            format!(
+                "plan: generate key {} for provider {} (dry run, nothing changed)\n",
+                r.name, r.provider
+            )
         } else {
-            format!("generated key {} for provider {} (public key {})\n", r.name, r.provider, r.public_key_id.as_deref().unwrap_or("-"))
+            format!(
+                "generated key {} for provider {} (public key {})\n",
+                r.name,
+                r.provider,
+                r.public_key_id.as_deref().unwrap_or("-")
+            )
         };
         head + &steps_text(&r.steps)
     })?;
@@ -226,7 +242,12 @@ fn collect_keys(b: &dyn Backend) -> Result<Vec<KeyView>, StoreError> {
     let used_by = |id: &str| -> Vec<String> {
         profiles
             .iter()
-            .filter(|p| p.config.encryption_entities.iter().any(|e| e.public_key_id == id))
+            .filter(|p| {
+                p.config
+                    .encryption_entities
+                    .iter()
+                    .any(|e| e.public_key_id == id)
+            })
             .map(|p| p.config.name.clone())
             .collect()
     };
@@ -265,7 +286,13 @@ fn collect_keys(b: &dyn Backend) -> Result<Vec<KeyView>, StoreError> {
 
 fn key_line(v: &KeyView) -> String {
     let status = v.status.map(KeyStatus::as_str).unwrap_or("no private key");
-    let mut line = format!("{}\t{}\t{}\t{}", v.name, v.provider.as_deref().unwrap_or("-"), v.public_key_id.as_deref().unwrap_or("-"), status);
+    let mut line = format!(
+        "{}\t{}\t{}\t{}",
+        v.name,
+        v.provider.as_deref().unwrap_or("-"),
+        v.public_key_id.as_deref().unwrap_or("-"),
+        status
+    );
     if let Some(t) = &v.retire_after {
         line.push_str(&format!("\tretire after {t}"));
     }
@@ -295,11 +322,19 @@ fn list(a: &Common) -> CmdResult {
 fn find_key(b: &dyn Backend, name: &str, ctx: &str) -> Result<KeyView, Failure> {
     let keys = collect_keys(b).map_err(|e| store_failure(ctx, e, ""))?;
     let mut view = keys.into_iter().find(|k| k.name == name).ok_or_else(|| {
-        Failure::no(anyhow!("{ctx}: no key named {name:?} in {}; `fle keys list` shows the keys", b.describe()))
+        Failure::no(anyhow!(
+            "{ctx}: no key named {name:?} in {}; `fle keys list` shows the keys",
+            b.describe()
+        ))
     })?;
     if view.public_key_id.is_some() {
-        let publics = b.list_public_keys().map_err(|e| store_failure(ctx, e, ""))?;
-        view.public_key_pem = publics.into_iter().find(|p| p.config.name == name).map(|p| p.config.encoded_key);
+        let publics = b
+            .list_public_keys()
+            .map_err(|e| store_failure(ctx, e, ""))?;
+        view.public_key_pem = publics
+            .into_iter()
+            .find(|p| p.config.name == name)
+            .map(|p| p.config.encoded_key);
     }
     Ok(view)
 }
@@ -309,12 +344,34 @@ fn show(a: NameArgs) -> CmdResult {
     let view = find_key(b.as_ref(), &a.name, "keys show")?;
     emit(a.common.out.output, &view, |v| {
         let mut s = format!("name: {}\n", v.name);
-        s.push_str(&format!("provider: {}\n", v.provider.as_deref().unwrap_or("-")));
-        s.push_str(&format!("public key id: {}\n", v.public_key_id.as_deref().unwrap_or("-")));
-        s.push_str(&format!("status: {}\n", v.status.map(KeyStatus::as_str).unwrap_or("no private key")));
-        s.push_str(&format!("retire after: {}\n", v.retire_after.as_deref().unwrap_or("-")));
-        s.push_str(&format!("created: {}\n", v.created.as_deref().unwrap_or("-")));
-        s.push_str(&format!("used by: {}\n", if v.used_by.is_empty() { "-".to_owned() } else { v.used_by.join(", ") }));
+        s.push_str(&format!(
+            "provider: {}\n",
+            v.provider.as_deref().unwrap_or("-")
+        ));
+        s.push_str(&format!(
+            "public key id: {}\n",
+            v.public_key_id.as_deref().unwrap_or("-")
+        ));
+        s.push_str(&format!(
+            "status: {}\n",
+            v.status.map(KeyStatus::as_str).unwrap_or("no private key")
+        ));
+        s.push_str(&format!(
+            "retire after: {}\n",
+            v.retire_after.as_deref().unwrap_or("-")
+        ));
+        s.push_str(&format!(
+            "created: {}\n",
+            v.created.as_deref().unwrap_or("-")
+        ));
+        s.push_str(&format!(
+            "used by: {}\n",
+            if v.used_by.is_empty() {
+                "-".to_owned()
+            } else {
+                v.used_by.join(", ")
+            }
+        ));
         s
     })?;
     Ok(())
@@ -328,10 +385,21 @@ fn export_public(a: ExportArgs) -> CmdResult {
         None => {
             // Not uploaded (an interrupted generate): derive it from the stored private key.
             let provider = view.provider.unwrap_or_default();
-            let ring = b.load_keyring(&provider).map_err(|e| store_failure("keys export-public", e, ""))?;
-            let entry = ring.get(&a.name).ok_or_else(|| Failure::no(anyhow!("keys export-public: key {:?} has no public key", a.name)))?;
-            crate::keygen::public_pem_from_private(&entry.private_key_pem)
-                .map_err(|e| Failure::usage(anyhow!("keys export-public: stored private key {:?}: {e}", a.name)))?
+            let ring = b
+                .load_keyring(&provider)
+                .map_err(|e| store_failure("keys export-public", e, ""))?;
+            let entry = ring.get(&a.name).ok_or_else(|| {
+                Failure::no(anyhow!(
+                    "keys export-public: key {:?} has no public key",
+                    a.name
+                ))
+            })?;
+            crate::keygen::public_pem_from_private(&entry.private_key_pem).map_err(|e| {
+                Failure::usage(anyhow!(
+                    "keys export-public: stored private key {:?}: {e}",
+                    a.name
+                ))
+            })?
         }
     };
     match a.out {
@@ -345,15 +413,24 @@ fn export_public(a: ExportArgs) -> CmdResult {
             }
             let mut f = opts.open(&path).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Failure::usage(anyhow!("keys export-public: {} exists; pass --force to overwrite it", path.display()))
+                    Failure::usage(anyhow!(
+                        "keys export-public: {} exists; pass --force to overwrite it",
+                        path.display()
+                    ))
                 } else {
-                    Failure::usage(anyhow!("keys export-public: cannot write {}: {e}", path.display()))
+                    Failure::usage(anyhow!(
+                        "keys export-public: cannot write {}: {e}",
+                        path.display()
+                    ))
                 }
             })?;
             f.write_all(pem.as_bytes())?;
         }
         _ if a.out_format.output == crate::output::Format::Json => {
-            let v = ExportedKey { name: a.name.clone(), public_key_pem: pem };
+            let v = ExportedKey {
+                name: a.name.clone(),
+                public_key_pem: pem,
+            };
             emit(a.out_format.output, &v, |v| v.public_key_pem.clone())?;
         }
         _ => std::io::stdout().lock().write_all(pem.as_bytes())?,
@@ -396,7 +473,8 @@ fn rotate(a: RotateArgs) -> CmdResult {
     let mut wait_until = |at: SystemTime| {
         let mut last_report: Option<SystemTime> = None;
         while let Ok(left) = at.duration_since(SystemTime::now()) {
-            let due = last_report.is_none_or(|t| t.elapsed().is_ok_and(|e| e >= Duration::from_secs(10)));
+            let due =
+                last_report.is_none_or(|t| t.elapsed().is_ok_and(|e| e >= Duration::from_secs(10)));
             if due {
                 eprintln!(
                     "fle: new private key stored; waiting {}s before switching the profile (--switch-delay)",
@@ -417,7 +495,10 @@ fn rotate(a: RotateArgs) -> CmdResult {
     })?;
     emit(a.common.out.output, &report, |r| {
         let head = if r.dry_run {
-            format!("plan: rotate profile {} from key {} to {} (dry run, nothing changed)\n", r.profile, r.old_key, r.new_key)
+            format!(
+                "plan: rotate profile {} from key {} to {} (dry run, nothing changed)\n",
+                r.profile, r.old_key, r.new_key
+            )
         } else {
             format!(
                 "rotated profile {} from key {} to {}{}; {} retires after {}\n",
@@ -437,8 +518,14 @@ fn rotate(a: RotateArgs) -> CmdResult {
 fn retire(a: RetireArgs) -> CmdResult {
     let b = a.common.open()?;
     let mut hook = stopper(a.danger_stop_after);
-    let report = rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut hook)
-        .map_err(|e| step_failure("keys retire", e, "fix the cause and rerun `fle keys retire`: it continues where it stopped"))?;
+    let report =
+        rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut hook).map_err(|e| {
+            step_failure(
+                "keys retire",
+                e,
+                "fix the cause and rerun `fle keys retire`: it continues where it stopped",
+            )
+        })?;
     emit(a.common.out.output, &report, |r| {
         if r.keys.is_empty() {
             return "no key is due for retirement\n".to_owned();

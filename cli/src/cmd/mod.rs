@@ -1,10 +1,10 @@
 //! One module per noun.
 pub mod api_keys;
+pub mod configs;
 pub mod decrypt;
 pub mod demo;
-pub mod encrypt;
-pub mod configs;
 pub mod edge;
+pub mod encrypt;
 pub mod keys;
 pub mod profiles;
 pub mod store;

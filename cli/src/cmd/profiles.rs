@@ -131,7 +131,9 @@ pub struct EntityView {
 }
 
 fn view(b: &dyn Backend, p: &Profile) -> Result<ProfileView, Failure> {
-    let keys = b.list_public_keys().map_err(|e| store_failure("read public keys", e, ""))?;
+    let keys = b
+        .list_public_keys()
+        .map_err(|e| store_failure("read public keys", e, ""))?;
     Ok(ProfileView {
         id: p.id.clone(),
         name: p.config.name.clone(),
@@ -145,7 +147,10 @@ fn view(b: &dyn Backend, p: &Profile) -> Result<ProfileView, Failure> {
             .map(|e| EntityView {
                 provider_id: e.provider_id.clone(),
                 public_key_id: e.public_key_id.clone(),
-                key_name: keys.iter().find(|k| k.id == e.public_key_id).map(|k| k.config.name.clone()),
+                key_name: keys
+                    .iter()
+                    .find(|k| k.id == e.public_key_id)
+                    .map(|k| k.config.name.clone()),
                 field_patterns: e.field_patterns.clone(),
             })
             .collect(),
@@ -153,7 +158,10 @@ fn view(b: &dyn Backend, p: &Profile) -> Result<ProfileView, Failure> {
 }
 
 fn view_text(v: &ProfileView) -> String {
-    let mut s = format!("name: {}\nid: {}\netag: {}\nlast modified: {}\n", v.name, v.id, v.etag, v.last_modified_time);
+    let mut s = format!(
+        "name: {}\nid: {}\netag: {}\nlast modified: {}\n",
+        v.name, v.id, v.etag, v.last_modified_time
+    );
     if !v.comment.is_empty() {
         s.push_str(&format!("comment: {}\n", v.comment));
     }
@@ -180,23 +188,53 @@ struct Change<T: Serialize> {
 }
 
 /// Prints a create or update: the plan with `--dry-run`, else what was `done`.
-fn emit_change(out: &OutputArgs, dry_run: bool, action: &'static str, done: &str, profile: ProfileView) -> CmdResult {
-    emit(out.output, &Change { dry_run, action, profile: Some(profile) }, |c| match &c.profile {
-        Some(v) if c.dry_run => format!("plan: {action} (dry run, nothing changed)\n{}", view_text(v)),
-        Some(v) => format!("{done}\n{}", view_text(v)),
-        None => String::new(),
-    })?;
+fn emit_change(
+    out: &OutputArgs,
+    dry_run: bool,
+    action: &'static str,
+    done: &str,
+    profile: ProfileView,
+) -> CmdResult {
+    emit(
+        out.output,
+        &Change {
+            dry_run,
+            action,
+            profile: Some(profile),
+        },
+        |c| match &c.profile {
+            Some(v) if c.dry_run => format!(
+                "plan: {action} (dry run, nothing changed)\n{}",
+                view_text(v)
+            ),
+            Some(v) => format!("{done}\n{}", view_text(v)),
+            None => String::new(),
+        },
+    )?;
     Ok(())
 }
 
 /// Resolves a key name to its public key id and the provider whose keyring holds its private key.
-fn resolve_key(b: &dyn Backend, key: &str, provider: Option<&str>, ctx: &str) -> Result<(String, String), Failure> {
+fn resolve_key(
+    b: &dyn Backend,
+    key: &str,
+    provider: Option<&str>,
+    ctx: &str,
+) -> Result<(String, String), Failure> {
     let pk = public_key_by_name(b, key)
         .map_err(|e| store_failure(ctx, e, ""))?
-        .ok_or_else(|| Failure::no(anyhow!("{ctx}: no public key named {key:?}; create it with `fle keys generate`")))?;
+        .ok_or_else(|| {
+            Failure::no(anyhow!(
+                "{ctx}: no public key named {key:?}; create it with `fle keys generate`"
+            ))
+        })?;
     let mut holders = Vec::new();
     for p in b.list_providers().map_err(|e| store_failure(ctx, e, ""))? {
-        if b.load_keyring(&p).map_err(|e| store_failure(ctx, e, ""))?.get(key).is_some() {
+        if b.load_keyring(&p)
+            .map_err(|e| store_failure(ctx, e, ""))?
+            .get(key)
+            .is_some()
+        {
             holders.push(p);
         }
     }
@@ -229,15 +267,31 @@ fn create(a: CreateArgs) -> CmdResult {
         name: a.name.clone(),
         caller_reference: rotation::caller_reference().map_err(|e| store_failure(ctx, e, ""))?,
         comment: a.comment.clone(),
-        encryption_entities: vec![EncryptionEntity { public_key_id, provider_id, field_patterns: a.fields.clone() }],
+        encryption_entities: vec![EncryptionEntity {
+            public_key_id,
+            provider_id,
+            field_patterns: a.fields.clone(),
+        }],
     };
     check(ctx, rules::profile_config(&cfg))?;
     let p = if a.dry_run {
-        Profile { id: String::new(), last_modified_time: String::new(), etag: String::new(), config: cfg }
+        Profile {
+            id: String::new(),
+            last_modified_time: String::new(),
+            etag: String::new(),
+            config: cfg,
+        }
     } else {
-        b.create_profile(&cfg).map_err(|e| store_failure(ctx, e, "nothing was created"))?
+        b.create_profile(&cfg)
+            .map_err(|e| store_failure(ctx, e, "nothing was created"))?
     };
-    emit_change(&a.common.out, a.dry_run, "create profile", "created profile", view(b.as_ref(), &p)?)
+    emit_change(
+        &a.common.out,
+        a.dry_run,
+        "create profile",
+        "created profile",
+        view(b.as_ref(), &p)?,
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -247,8 +301,13 @@ struct ProfileList {
 
 fn list(a: &Common) -> CmdResult {
     let b = a.open()?;
-    let profiles = b.list_profiles().map_err(|e| store_failure("profiles list", e, ""))?;
-    let mut views = profiles.iter().map(|p| view(b.as_ref(), p)).collect::<Result<Vec<_>, _>>()?;
+    let profiles = b
+        .list_profiles()
+        .map_err(|e| store_failure("profiles list", e, ""))?;
+    let mut views = profiles
+        .iter()
+        .map(|p| view(b.as_ref(), p))
+        .collect::<Result<Vec<_>, _>>()?;
     views.sort_by(|x, y| x.name.cmp(&y.name));
     emit(a.out.output, &ProfileList { profiles: views }, |l| {
         if l.profiles.is_empty() {
@@ -273,7 +332,8 @@ fn list(a: &Common) -> CmdResult {
 }
 
 fn get(b: &dyn Backend, name: &str, ctx: &str) -> Result<Profile, Failure> {
-    profile_by_name(b, name).map_err(|e| store_failure(ctx, e, "`fle profiles list` shows the profiles"))
+    profile_by_name(b, name)
+        .map_err(|e| store_failure(ctx, e, "`fle profiles list` shows the profiles"))
 }
 
 fn show(a: NameArgs) -> CmdResult {
@@ -290,17 +350,24 @@ fn update(a: UpdateArgs) -> CmdResult {
     let mut cfg = p.config.clone();
     if let Some(key) = &a.key {
         let [entity] = cfg.encryption_entities.as_mut_slice() else {
-            return Err(Failure::usage(anyhow!("{ctx}: --key needs a profile with exactly one encryption entity")));
+            return Err(Failure::usage(anyhow!(
+                "{ctx}: --key needs a profile with exactly one encryption entity"
+            )));
         };
         let (id, provider) = resolve_key(b.as_ref(), key, Some(&entity.provider_id), ctx)?;
         if provider != entity.provider_id {
-            return Err(Failure::usage(anyhow!("{ctx}: key {key:?} belongs to provider {provider:?}, the profile to {:?}", entity.provider_id)));
+            return Err(Failure::usage(anyhow!(
+                "{ctx}: key {key:?} belongs to provider {provider:?}, the profile to {:?}",
+                entity.provider_id
+            )));
         }
         entity.public_key_id = id;
     }
     if !a.fields.is_empty() {
         let [entity] = cfg.encryption_entities.as_mut_slice() else {
-            return Err(Failure::usage(anyhow!("{ctx}: --field needs a profile with exactly one encryption entity")));
+            return Err(Failure::usage(anyhow!(
+                "{ctx}: --field needs a profile with exactly one encryption entity"
+            )));
         };
         entity.field_patterns.clone_from(&a.fields);
     }
@@ -311,13 +378,25 @@ fn update(a: UpdateArgs) -> CmdResult {
     let if_match = a.if_match.clone().unwrap_or_else(|| p.etag.clone());
     let result = if a.dry_run {
         if if_match != p.etag {
-            return Err(stale(ctx, &format!("profile {:?}", a.name), &p.etag, &if_match));
+            return Err(stale(
+                ctx,
+                &format!("profile {:?}", a.name),
+                &p.etag,
+                &if_match,
+            ));
         }
         Profile { config: cfg, ..p }
     } else {
-        b.update_profile(&p.id, &cfg, &if_match).map_err(|e| store_failure(ctx, e, "nothing was changed"))?
+        b.update_profile(&p.id, &cfg, &if_match)
+            .map_err(|e| store_failure(ctx, e, "nothing was changed"))?
     };
-    emit_change(&a.common.out, a.dry_run, "update profile", "updated profile", view(b.as_ref(), &result)?)
+    emit_change(
+        &a.common.out,
+        a.dry_run,
+        "update profile",
+        "updated profile",
+        view(b.as_ref(), &result)?,
+    )
 }
 
 fn delete(a: DeleteArgs) -> CmdResult {
@@ -326,13 +405,27 @@ fn delete(a: DeleteArgs) -> CmdResult {
     let p = get(b.as_ref(), &a.name, ctx)?;
     let if_match = a.if_match.clone().unwrap_or_else(|| p.etag.clone());
     if !a.dry_run {
-        b.delete_profile(&p.id, &if_match).map_err(|e| store_failure(ctx, e, "nothing was deleted"))?;
+        b.delete_profile(&p.id, &if_match)
+            .map_err(|e| store_failure(ctx, e, "nothing was deleted"))?;
     } else if if_match != p.etag {
-        return Err(stale(ctx, &format!("profile {:?}", a.name), &p.etag, &if_match));
+        return Err(stale(
+            ctx,
+            &format!("profile {:?}", a.name),
+            &p.etag,
+            &if_match,
+        ));
     }
-    let out = Change { dry_run: a.dry_run, action: "delete profile", profile: Some(view(b.as_ref(), &p)?) };
+    let out = Change {
+        dry_run: a.dry_run,
+        action: "delete profile",
+        profile: Some(view(b.as_ref(), &p)?),
+    };
     emit(a.common.out.output, &out, |c| {
-        let verb = if c.dry_run { "plan: delete profile (dry run, nothing changed)" } else { "deleted profile" };
+        let verb = if c.dry_run {
+            "plan: delete profile (dry run, nothing changed)"
+        } else {
+            "deleted profile"
+        };
         format!("{verb} {} ({})\n", a.name, p.id)
     })?;
     Ok(())

@@ -26,13 +26,19 @@ impl Common {
 
 /// Opens the chosen backend, failing as the step "open backend".
 pub fn open(store: &StoreArgs) -> Result<Box<dyn Backend>, Failure> {
-    store.open().map_err(|e| store_failure("open backend", e, ""))
+    store
+        .open()
+        .map_err(|e| store_failure("open backend", e, ""))
 }
 
 /// Maps a backend refusal to exit 1 and anything else to exit 2, with a hint on what to do.
 pub fn store_failure(context: &str, e: StoreError, hint: &str) -> Failure {
     let refusal = e.is_refusal();
-    let err = if hint.is_empty() { anyhow!("{context}: {e}") } else { anyhow!("{context}: {e}; {hint}") };
+    let err = if hint.is_empty() {
+        anyhow!("{context}: {e}")
+    } else {
+        anyhow!("{context}: {e}; {hint}")
+    };
     if refusal {
         Failure::no(err)
     } else {
@@ -43,5 +49,7 @@ pub fn store_failure(context: &str, e: StoreError, hint: &str) -> Failure {
 /// The `--dry-run` refusal when `--if-match` is not the ETag just read: the real call would
 /// fail its precondition. `what` names the object, e.g. `profile "checkout"`.
 pub fn stale(context: &str, what: &str, etag: &str, if_match: &str) -> Failure {
-    Failure::no(anyhow!("{context}: {what} has ETag {etag}, not {if_match}: it changed since you read it"))
+    Failure::no(anyhow!(
+        "{context}: {what} has ETag {etag}, not {if_match}: it changed since you read it"
+    ))
 }

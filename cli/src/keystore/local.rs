@@ -17,7 +17,10 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::lock::{write_atomic, FileLock};
-use super::model::{Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey, PublicKeyConfig};
+use super::model::{
+    Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey,
+    PublicKeyConfig,
+};
 use super::{rules, Backend, RotationGuard, StatusChange, StoreError, StoreResult};
 
 const STATE_FORMAT: u32 = 1;
@@ -49,14 +52,25 @@ impl LocalStore {
 
     fn io(&self, path: &Path) -> impl Fn(std::io::Error) -> StoreError {
         let path = path.display().to_string();
-        move |source| StoreError::Io { path: path.clone(), source }
+        move |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        }
     }
 
     fn ensure_dirs(&self) -> StoreResult<()> {
         use std::os::unix::fs::DirBuilderExt;
-        for dir in [self.root.clone(), self.root.join("private"), self.root.join("locks")] {
+        for dir in [
+            self.root.clone(),
+            self.root.join("private"),
+            self.root.join("locks"),
+        ] {
             if !dir.is_dir() {
-                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(self.io(&dir))?;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(self.io(&dir))?;
             }
         }
         let ignore = self.root.join(".gitignore");
@@ -74,17 +88,24 @@ impl LocalStore {
 
     fn read_json<T: for<'de> Deserialize<'de>>(&self, path: &Path) -> StoreResult<Option<T>> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), detail: e.to_string() }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt {
+                        path: path.display().to_string(),
+                        detail: e.to_string(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io(path)(e)),
         }
     }
 
     fn write_json<T: Serialize>(&self, path: &Path, value: &T, mode: u32) -> StoreResult<()> {
-        let mut bytes = serde_json::to_vec_pretty(value)
-            .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), detail: e.to_string() })?;
+        let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
         bytes.push(b'\n');
         let result = write_atomic(path, &bytes, mode).map_err(self.io(path));
         zeroize::Zeroize::zeroize(&mut bytes);
@@ -98,11 +119,17 @@ impl LocalStore {
     fn keyring_path(&self, provider_id: &str) -> StoreResult<PathBuf> {
         // The provider id becomes a file name: its character set (no '/', no '.') makes that safe.
         rules::provider_id(provider_id)?;
-        Ok(self.root.join("private").join(format!("{provider_id}.json")))
+        Ok(self
+            .root
+            .join("private")
+            .join(format!("{provider_id}.json")))
     }
 
     fn read_state(&self) -> StoreResult<State> {
-        let state: State = self.read_json(&self.state_path())?.unwrap_or(State { format: STATE_FORMAT, ..State::default() });
+        let state: State = self.read_json(&self.state_path())?.unwrap_or(State {
+            format: STATE_FORMAT,
+            ..State::default()
+        });
         if state.format != STATE_FORMAT {
             return Err(StoreError::Corrupt {
                 path: self.state_path().display().to_string(),
@@ -123,14 +150,23 @@ impl LocalStore {
 
     fn read_keyring(&self, provider_id: &str) -> StoreResult<Keyring> {
         let path = self.keyring_path(provider_id)?;
-        let ring: Keyring = self.read_json(&path)?.unwrap_or_else(|| Keyring::empty(provider_id));
+        let ring: Keyring = self
+            .read_json(&path)?
+            .unwrap_or_else(|| Keyring::empty(provider_id));
         if ring.provider_id != provider_id {
-            return Err(StoreError::Corrupt { path: path.display().to_string(), detail: "provider id does not match the file name".into() });
+            return Err(StoreError::Corrupt {
+                path: path.display().to_string(),
+                detail: "provider id does not match the file name".into(),
+            });
         }
         Ok(ring)
     }
 
-    fn change_keyring(&self, provider_id: &str, f: impl FnOnce(&State, &mut Keyring) -> StoreResult<()>) -> StoreResult<()> {
+    fn change_keyring(
+        &self,
+        provider_id: &str,
+        f: impl FnOnce(&State, &mut Keyring) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         let _lock = self.lock()?;
         let state = self.read_state()?;
         let mut ring = self.read_keyring(provider_id)?;
@@ -147,11 +183,15 @@ fn now() -> String {
 fn new_id(prefix: char) -> StoreResult<String> {
     const ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut bytes = [0u8; 13];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| StoreError::Remote("random number generator failed".into()))?;
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| StoreError::Remote("random number generator failed".into()))?;
     let mut id = String::with_capacity(14);
     id.push(prefix);
     for b in bytes {
-        let c = ALPHABET.get(usize::from(b) % ALPHABET.len()).copied().unwrap_or(b'A');
+        let c = ALPHABET
+            .get(usize::from(b) % ALPHABET.len())
+            .copied()
+            .unwrap_or(b'A');
         id.push(char::from(c));
     }
     Ok(id)
@@ -159,20 +199,37 @@ fn new_id(prefix: char) -> StoreResult<String> {
 
 fn check_etag(kind: &'static str, id: &str, current: &str, if_match: &str) -> StoreResult<()> {
     if if_match.is_empty() {
-        return Err(StoreError::Invalid(format!("{kind} {id:?}: an IfMatch ETag is required")));
+        return Err(StoreError::Invalid(format!(
+            "{kind} {id:?}: an IfMatch ETag is required"
+        )));
     }
     if current != if_match {
-        return Err(StoreError::PreconditionFailed { kind, id: id.to_owned() });
+        return Err(StoreError::PreconditionFailed {
+            kind,
+            id: id.to_owned(),
+        });
     }
     Ok(())
 }
 
 fn check_caller_reference(state: &State, caller_reference: &str) -> StoreResult<()> {
-    let used = state.public_keys.iter().any(|k| k.config.caller_reference == caller_reference)
-        || state.profiles.iter().any(|p| p.config.caller_reference == caller_reference)
-        || state.configs.iter().any(|c| c.config.caller_reference == caller_reference);
+    let used = state
+        .public_keys
+        .iter()
+        .any(|k| k.config.caller_reference == caller_reference)
+        || state
+            .profiles
+            .iter()
+            .any(|p| p.config.caller_reference == caller_reference)
+        || state
+            .configs
+            .iter()
+            .any(|c| c.config.caller_reference == caller_reference);
     if used {
-        return Err(StoreError::AlreadyExists { kind: "caller reference", name: caller_reference.to_owned() });
+        return Err(StoreError::AlreadyExists {
+            kind: "caller reference",
+            name: caller_reference.to_owned(),
+        });
     }
     Ok(())
 }
@@ -180,7 +237,10 @@ fn check_caller_reference(state: &State, caller_reference: &str) -> StoreResult<
 fn check_profile_refs(state: &State, cfg: &ProfileConfig) -> StoreResult<()> {
     for e in &cfg.encryption_entities {
         if !state.public_keys.iter().any(|k| k.id == e.public_key_id) {
-            return Err(StoreError::NotFound { kind: "public key", id: e.public_key_id.clone() });
+            return Err(StoreError::NotFound {
+                kind: "public key",
+                id: e.public_key_id.clone(),
+            });
         }
     }
     Ok(())
@@ -192,18 +252,34 @@ fn check_config_refs(state: &State, cfg: &ConfigBody) -> StoreResult<()> {
         .content_type_profiles
         .iter()
         .filter_map(|m| m.profile_id.as_deref())
-        .chain(cfg.query_arg_profile_config.query_arg_profiles.iter().map(|m| m.profile_id.as_str()));
+        .chain(
+            cfg.query_arg_profile_config
+                .query_arg_profiles
+                .iter()
+                .map(|m| m.profile_id.as_str()),
+        );
     for id in ids {
         if !state.profiles.iter().any(|p| p.id == id) {
-            return Err(StoreError::NotFound { kind: "profile", id: id.to_owned() });
+            return Err(StoreError::NotFound {
+                kind: "profile",
+                id: id.to_owned(),
+            });
         }
     }
     Ok(())
 }
 
 fn config_uses_profile(c: &Config, profile_id: &str) -> bool {
-    c.config.content_type_profile_config.content_type_profiles.iter().any(|m| m.profile_id.as_deref() == Some(profile_id))
-        || c.config.query_arg_profile_config.query_arg_profiles.iter().any(|m| m.profile_id == profile_id)
+    c.config
+        .content_type_profile_config
+        .content_type_profiles
+        .iter()
+        .any(|m| m.profile_id.as_deref() == Some(profile_id))
+        || c.config
+            .query_arg_profile_config
+            .query_arg_profiles
+            .iter()
+            .any(|m| m.profile_id == profile_id)
 }
 
 impl Backend for LocalStore {
@@ -220,20 +296,34 @@ impl Backend for LocalStore {
             .public_keys
             .into_iter()
             .find(|k| k.id == id)
-            .ok_or_else(|| StoreError::NotFound { kind: "public key", id: id.to_owned() })
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "public key",
+                id: id.to_owned(),
+            })
     }
 
     fn create_public_key(&self, cfg: &PublicKeyConfig) -> StoreResult<PublicKey> {
         rules::public_key_config(cfg)?;
         self.change(|state| {
             if state.public_keys.iter().any(|k| k.config.name == cfg.name) {
-                return Err(StoreError::AlreadyExists { kind: "public key", name: cfg.name.clone() });
+                return Err(StoreError::AlreadyExists {
+                    kind: "public key",
+                    name: cfg.name.clone(),
+                });
             }
             if state.public_keys.len() >= rules::MAX_PUBLIC_KEYS {
-                return Err(StoreError::LimitExceeded { kind: "public keys", limit: rules::MAX_PUBLIC_KEYS });
+                return Err(StoreError::LimitExceeded {
+                    kind: "public keys",
+                    limit: rules::MAX_PUBLIC_KEYS,
+                });
             }
             check_caller_reference(state, &cfg.caller_reference)?;
-            let key = PublicKey { id: new_id('K')?, created_time: now(), etag: new_id('E')?, config: cfg.clone() };
+            let key = PublicKey {
+                id: new_id('K')?,
+                created_time: now(),
+                etag: new_id('E')?,
+                config: cfg.clone(),
+            };
             state.public_keys.push(key.clone());
             Ok(key)
         })
@@ -241,10 +331,26 @@ impl Backend for LocalStore {
 
     fn delete_public_key(&self, id: &str, if_match: &str) -> StoreResult<()> {
         self.change(|state| {
-            let key = state.public_keys.iter().find(|k| k.id == id).ok_or_else(|| StoreError::NotFound { kind: "public key", id: id.to_owned() })?;
+            let key = state
+                .public_keys
+                .iter()
+                .find(|k| k.id == id)
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "public key",
+                    id: id.to_owned(),
+                })?;
             check_etag("public key", id, &key.etag, if_match)?;
-            if let Some(p) = state.profiles.iter().find(|p| p.config.encryption_entities.iter().any(|e| e.public_key_id == id)) {
-                return Err(StoreError::InUse { kind: "public key", id: id.to_owned(), by: format!("profile {:?}", p.config.name) });
+            if let Some(p) = state.profiles.iter().find(|p| {
+                p.config
+                    .encryption_entities
+                    .iter()
+                    .any(|e| e.public_key_id == id)
+            }) {
+                return Err(StoreError::InUse {
+                    kind: "public key",
+                    id: id.to_owned(),
+                    by: format!("profile {:?}", p.config.name),
+                });
             }
             state.public_keys.retain(|k| k.id != id);
             Ok(())
@@ -259,30 +365,62 @@ impl Backend for LocalStore {
         rules::profile_config(cfg)?;
         self.change(|state| {
             if state.profiles.iter().any(|p| p.config.name == cfg.name) {
-                return Err(StoreError::AlreadyExists { kind: "profile", name: cfg.name.clone() });
+                return Err(StoreError::AlreadyExists {
+                    kind: "profile",
+                    name: cfg.name.clone(),
+                });
             }
             if state.profiles.len() >= rules::MAX_PROFILES {
-                return Err(StoreError::LimitExceeded { kind: "profiles", limit: rules::MAX_PROFILES });
+                return Err(StoreError::LimitExceeded {
+                    kind: "profiles",
+                    limit: rules::MAX_PROFILES,
+                });
             }
             check_caller_reference(state, &cfg.caller_reference)?;
             check_profile_refs(state, cfg)?;
-            let p = Profile { id: new_id('P')?, last_modified_time: now(), etag: new_id('E')?, config: cfg.clone() };
+            let p = Profile {
+                id: new_id('P')?,
+                last_modified_time: now(),
+                etag: new_id('E')?,
+                config: cfg.clone(),
+            };
             state.profiles.push(p.clone());
             Ok(p)
         })
     }
 
-    fn update_profile(&self, id: &str, cfg: &ProfileConfig, if_match: &str) -> StoreResult<Profile> {
+    fn update_profile(
+        &self,
+        id: &str,
+        cfg: &ProfileConfig,
+        if_match: &str,
+    ) -> StoreResult<Profile> {
         rules::profile_config(cfg)?;
         self.change(|state| {
-            if state.profiles.iter().any(|p| p.config.name == cfg.name && p.id != id) {
-                return Err(StoreError::AlreadyExists { kind: "profile", name: cfg.name.clone() });
+            if state
+                .profiles
+                .iter()
+                .any(|p| p.config.name == cfg.name && p.id != id)
+            {
+                return Err(StoreError::AlreadyExists {
+                    kind: "profile",
+                    name: cfg.name.clone(),
+                });
             }
             check_profile_refs(state, cfg)?;
-            let p = state.profiles.iter_mut().find(|p| p.id == id).ok_or_else(|| StoreError::NotFound { kind: "profile", id: id.to_owned() })?;
+            let p = state
+                .profiles
+                .iter_mut()
+                .find(|p| p.id == id)
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "profile",
+                    id: id.to_owned(),
+                })?;
             check_etag("profile", id, &p.etag, if_match)?;
             if p.config.caller_reference != cfg.caller_reference {
-                return Err(StoreError::Invalid("the caller reference of a profile cannot change".into()));
+                return Err(StoreError::Invalid(
+                    "the caller reference of a profile cannot change".into(),
+                ));
             }
             p.config = cfg.clone();
             p.etag = new_id('E')?;
@@ -293,10 +431,22 @@ impl Backend for LocalStore {
 
     fn delete_profile(&self, id: &str, if_match: &str) -> StoreResult<()> {
         self.change(|state| {
-            let p = state.profiles.iter().find(|p| p.id == id).ok_or_else(|| StoreError::NotFound { kind: "profile", id: id.to_owned() })?;
+            let p =
+                state
+                    .profiles
+                    .iter()
+                    .find(|p| p.id == id)
+                    .ok_or_else(|| StoreError::NotFound {
+                        kind: "profile",
+                        id: id.to_owned(),
+                    })?;
             check_etag("profile", id, &p.etag, if_match)?;
             if let Some(c) = state.configs.iter().find(|c| config_uses_profile(c, id)) {
-                return Err(StoreError::InUse { kind: "profile", id: id.to_owned(), by: format!("configuration {}", c.id) });
+                return Err(StoreError::InUse {
+                    kind: "profile",
+                    id: id.to_owned(),
+                    by: format!("configuration {}", c.id),
+                });
             }
             state.profiles.retain(|p| p.id != id);
             Ok(())
@@ -311,11 +461,19 @@ impl Backend for LocalStore {
         rules::config_body(cfg)?;
         self.change(|state| {
             if state.configs.len() >= rules::MAX_CONFIGS {
-                return Err(StoreError::LimitExceeded { kind: "configurations", limit: rules::MAX_CONFIGS });
+                return Err(StoreError::LimitExceeded {
+                    kind: "configurations",
+                    limit: rules::MAX_CONFIGS,
+                });
             }
             check_caller_reference(state, &cfg.caller_reference)?;
             check_config_refs(state, cfg)?;
-            let c = Config { id: new_id('C')?, last_modified_time: now(), etag: new_id('E')?, config: cfg.clone() };
+            let c = Config {
+                id: new_id('C')?,
+                last_modified_time: now(),
+                etag: new_id('E')?,
+                config: cfg.clone(),
+            };
             state.configs.push(c.clone());
             Ok(c)
         })
@@ -325,10 +483,19 @@ impl Backend for LocalStore {
         rules::config_body(cfg)?;
         self.change(|state| {
             check_config_refs(state, cfg)?;
-            let c = state.configs.iter_mut().find(|c| c.id == id).ok_or_else(|| StoreError::NotFound { kind: "configuration", id: id.to_owned() })?;
+            let c = state
+                .configs
+                .iter_mut()
+                .find(|c| c.id == id)
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "configuration",
+                    id: id.to_owned(),
+                })?;
             check_etag("configuration", id, &c.etag, if_match)?;
             if c.config.caller_reference != cfg.caller_reference {
-                return Err(StoreError::Invalid("the caller reference of a configuration cannot change".into()));
+                return Err(StoreError::Invalid(
+                    "the caller reference of a configuration cannot change".into(),
+                ));
             }
             c.config = cfg.clone();
             c.etag = new_id('E')?;
@@ -339,30 +506,63 @@ impl Backend for LocalStore {
 
     fn delete_config(&self, id: &str, if_match: &str) -> StoreResult<()> {
         self.change(|state| {
-            let c = state.configs.iter().find(|c| c.id == id).ok_or_else(|| StoreError::NotFound { kind: "configuration", id: id.to_owned() })?;
+            let c =
+                state
+                    .configs
+                    .iter()
+                    .find(|c| c.id == id)
+                    .ok_or_else(|| StoreError::NotFound {
+                        kind: "configuration",
+                        id: id.to_owned(),
+                    })?;
             check_etag("configuration", id, &c.etag, if_match)?;
             if let Some(a) = state.attachments.iter().find(|a| a.config_id == id) {
-                return Err(StoreError::InUse { kind: "configuration", id: id.to_owned(), by: format!("distribution {}", a.distribution_id) });
+                return Err(StoreError::InUse {
+                    kind: "configuration",
+                    id: id.to_owned(),
+                    by: format!("distribution {}", a.distribution_id),
+                });
             }
             state.configs.retain(|c| c.id != id);
             Ok(())
         })
     }
 
-    fn attach_config(&self, distribution_id: &str, path_pattern: &str, config_id: Option<&str>) -> StoreResult<Attachment> {
-        if distribution_id.is_empty() || !distribution_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(StoreError::Invalid(format!("distribution id {distribution_id:?} must be letters and digits")));
+    fn attach_config(
+        &self,
+        distribution_id: &str,
+        path_pattern: &str,
+        config_id: Option<&str>,
+    ) -> StoreResult<Attachment> {
+        if distribution_id.is_empty() || !distribution_id.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(StoreError::Invalid(format!(
+                "distribution id {distribution_id:?} must be letters and digits"
+            )));
         }
         self.change(|state| {
-            let before = state.attachments.iter().find(|a| a.distribution_id == distribution_id && a.path_pattern == path_pattern).cloned();
-            state.attachments.retain(|a| !(a.distribution_id == distribution_id && a.path_pattern == path_pattern));
+            let before = state
+                .attachments
+                .iter()
+                .find(|a| a.distribution_id == distribution_id && a.path_pattern == path_pattern)
+                .cloned();
+            state.attachments.retain(|a| {
+                !(a.distribution_id == distribution_id && a.path_pattern == path_pattern)
+            });
             match config_id {
                 Some(id) => {
                     if !state.configs.iter().any(|c| c.id == id) {
-                        return Err(StoreError::NotFound { kind: "configuration", id: id.to_owned() });
+                        return Err(StoreError::NotFound {
+                            kind: "configuration",
+                            id: id.to_owned(),
+                        });
                     }
-                    let mut dists: Vec<&str> =
-                        state.attachments.iter().filter(|a| a.config_id == id).map(|a| a.distribution_id.as_str()).collect();
+                    let mut dists: Vec<&str> = state
+                        .attachments
+                        .iter()
+                        .filter(|a| a.config_id == id)
+                        .map(|a| a.distribution_id.as_str())
+                        .collect();
                     dists.push(distribution_id);
                     dists.sort_unstable();
                     dists.dedup();
@@ -372,7 +572,11 @@ impl Backend for LocalStore {
                             limit: rules::MAX_DISTRIBUTIONS_PER_CONFIG,
                         });
                     }
-                    let a = Attachment { distribution_id: distribution_id.to_owned(), path_pattern: path_pattern.to_owned(), config_id: id.to_owned() };
+                    let a = Attachment {
+                        distribution_id: distribution_id.to_owned(),
+                        path_pattern: path_pattern.to_owned(),
+                        config_id: id.to_owned(),
+                    };
                     state.attachments.push(a.clone());
                     Ok(a)
                 }
@@ -397,7 +601,11 @@ impl Backend for LocalStore {
         };
         let mut out = Vec::new();
         for entry in entries {
-            let name = entry.map_err(self.io(&dir))?.file_name().to_string_lossy().into_owned();
+            let name = entry
+                .map_err(self.io(&dir))?
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
             if let Some(p) = name.strip_suffix(".json") {
                 if rules::provider_id(p).is_ok() {
                     out.push(p.to_owned());
@@ -437,7 +645,10 @@ impl Backend for LocalStore {
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {
         rules::profile_name(profile)?;
         self.ensure_dirs()?;
-        let path = self.root.join("locks").join(format!("rotate-{profile}.lock"));
+        let path = self
+            .root
+            .join("locks")
+            .join(format!("rotate-{profile}.lock"));
         match FileLock::try_exclusive(&path).map_err(self.io(&path))? {
             Some(lock) => Ok(Box::new(LocalRotation(lock))),
             None => Err(StoreError::Busy(format!(
@@ -460,11 +671,17 @@ mod tests {
     }
 
     fn public_pem() -> String {
-        crate::keygen::public_pem_from_private(&crate::keygen::generate().unwrap().private_pem).unwrap()
+        crate::keygen::public_pem_from_private(&crate::keygen::generate().unwrap().private_pem)
+            .unwrap()
     }
 
     fn key_cfg(name: &str, pem: &str) -> PublicKeyConfig {
-        PublicKeyConfig { caller_reference: format!("ref-{name}"), name: name.into(), encoded_key: pem.into(), comment: String::new() }
+        PublicKeyConfig {
+            caller_reference: format!("ref-{name}"),
+            name: name.into(),
+            encoded_key: pem.into(),
+            comment: String::new(),
+        }
     }
 
     fn profile_cfg(name: &str, key_id: &str, fields: &[&str]) -> ProfileConfig {
@@ -499,13 +716,21 @@ mod tests {
     #[test]
     fn rejects_rsa_other_than_2048() {
         let (_d, s) = store();
-        let k = aws_lc_rs::rsa::PrivateDecryptingKey::generate(aws_lc_rs::rsa::KeySize::Rsa3072).unwrap();
-        let spki = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(&k.public_key()).unwrap();
+        let k = aws_lc_rs::rsa::PrivateDecryptingKey::generate(aws_lc_rs::rsa::KeySize::Rsa3072)
+            .unwrap();
+        let spki = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(
+            &k.public_key(),
+        )
+        .unwrap();
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD.encode(spki.as_ref());
         let pem = format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n");
         let err = s.create_public_key(&key_cfg("big", &pem)).unwrap_err();
-        assert!(err.to_string().contains("RSA-3072; CloudFront accepts RSA-2048 only"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("RSA-3072; CloudFront accepts RSA-2048 only"),
+            "{err}"
+        );
         assert!(s.list_public_keys().unwrap().is_empty());
     }
 
@@ -513,19 +738,33 @@ mod tests {
     fn etag_if_match_semantics() {
         let (_d, s) = store();
         let k = s.create_public_key(&key_cfg("k1", &public_pem())).unwrap();
-        let p = s.create_profile(&profile_cfg("p1", &k.id, &["card"])).unwrap();
+        let p = s
+            .create_profile(&profile_cfg("p1", &k.id, &["card"]))
+            .unwrap();
         let mut cfg = p.config.clone();
         cfg.comment = "x".into();
         // Wrong ETag: refused, nothing changes.
         let err = s.update_profile(&p.id, &cfg, "EWRONG").unwrap_err();
-        assert!(matches!(err, StoreError::PreconditionFailed { .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::PreconditionFailed { .. }),
+            "{err}"
+        );
         assert_eq!(s.list_profiles().unwrap()[0], p);
         // Right ETag: applied, new ETag; the old ETag no longer works.
         let p2 = s.update_profile(&p.id, &cfg, &p.etag).unwrap();
         assert_ne!(p2.etag, p.etag);
-        assert!(matches!(s.update_profile(&p.id, &cfg, &p.etag).unwrap_err(), StoreError::PreconditionFailed { .. }));
-        assert!(matches!(s.delete_profile(&p.id, &p.etag).unwrap_err(), StoreError::PreconditionFailed { .. }));
-        assert!(matches!(s.delete_profile(&p.id, "").unwrap_err(), StoreError::Invalid(_)));
+        assert!(matches!(
+            s.update_profile(&p.id, &cfg, &p.etag).unwrap_err(),
+            StoreError::PreconditionFailed { .. }
+        ));
+        assert!(matches!(
+            s.delete_profile(&p.id, &p.etag).unwrap_err(),
+            StoreError::PreconditionFailed { .. }
+        ));
+        assert!(matches!(
+            s.delete_profile(&p.id, "").unwrap_err(),
+            StoreError::Invalid(_)
+        ));
         s.delete_profile(&p.id, &p2.etag).unwrap();
         assert!(s.list_profiles().unwrap().is_empty());
     }
@@ -534,12 +773,23 @@ mod tests {
     fn in_use_objects_cannot_be_deleted() {
         let (_d, s) = store();
         let k = s.create_public_key(&key_cfg("k1", &public_pem())).unwrap();
-        let p = s.create_profile(&profile_cfg("p1", &k.id, &["card"])).unwrap();
+        let p = s
+            .create_profile(&profile_cfg("p1", &k.id, &["card"]))
+            .unwrap();
         let c = s.create_config(&config_body("c1", &p.id)).unwrap();
         s.attach_config("E123", "*", Some(&c.id)).unwrap();
-        assert!(matches!(s.delete_public_key(&k.id, &k.etag).unwrap_err(), StoreError::InUse { .. }));
-        assert!(matches!(s.delete_profile(&p.id, &p.etag).unwrap_err(), StoreError::InUse { .. }));
-        assert!(matches!(s.delete_config(&c.id, &c.etag).unwrap_err(), StoreError::InUse { .. }));
+        assert!(matches!(
+            s.delete_public_key(&k.id, &k.etag).unwrap_err(),
+            StoreError::InUse { .. }
+        ));
+        assert!(matches!(
+            s.delete_profile(&p.id, &p.etag).unwrap_err(),
+            StoreError::InUse { .. }
+        ));
+        assert!(matches!(
+            s.delete_config(&c.id, &c.etag).unwrap_err(),
+            StoreError::InUse { .. }
+        ));
         s.attach_config("E123", "*", None).unwrap();
         s.delete_config(&c.id, &c.etag).unwrap();
         s.delete_profile(&p.id, &p.etag).unwrap();
@@ -560,15 +810,27 @@ mod tests {
             private_key_pem: g.private_pem.clone(),
         };
         s.add_private_key("prov", entry.clone()).unwrap();
-        assert!(matches!(s.add_private_key("prov", entry).unwrap_err(), StoreError::AlreadyExists { .. }));
+        assert!(matches!(
+            s.add_private_key("prov", entry).unwrap_err(),
+            StoreError::AlreadyExists { .. }
+        ));
         let k = s.create_public_key(&key_cfg("k1", &pem)).unwrap();
-        assert!(matches!(s.remove_private_key("prov", "k1").unwrap_err(), StoreError::InUse { .. }));
+        assert!(matches!(
+            s.remove_private_key("prov", "k1").unwrap_err(),
+            StoreError::InUse { .. }
+        ));
         s.delete_public_key(&k.id, &k.etag).unwrap();
         s.remove_private_key("prov", "k1").unwrap();
         assert!(s.load_keyring("prov").unwrap().keys.is_empty());
-        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(s.keyring_path("prov").unwrap()).unwrap().permissions());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(s.keyring_path("prov").unwrap())
+                .unwrap()
+                .permissions(),
+        );
         assert_eq!(mode & 0o777, 0o600);
-        assert!(!format!("{:?}", Secret::new("-----BEGIN PRIVATE KEY-----".into())).contains("BEGIN"));
+        assert!(
+            !format!("{:?}", Secret::new("-----BEGIN PRIVATE KEY-----".into())).contains("BEGIN")
+        );
     }
 
     #[test]
@@ -576,29 +838,56 @@ mod tests {
         let (_d, s) = store();
         let pem = public_pem();
         for i in 0..10 {
-            s.create_public_key(&key_cfg(&format!("k{i}"), &pem)).unwrap();
+            s.create_public_key(&key_cfg(&format!("k{i}"), &pem))
+                .unwrap();
         }
-        assert!(matches!(s.create_public_key(&key_cfg("k10", &pem)).unwrap_err(), StoreError::LimitExceeded { limit: 10, .. }));
+        assert!(matches!(
+            s.create_public_key(&key_cfg("k10", &pem)).unwrap_err(),
+            StoreError::LimitExceeded { limit: 10, .. }
+        ));
         let keys = s.list_public_keys().unwrap();
         let k0 = &keys[0].id;
         for i in 0..10 {
-            s.create_profile(&profile_cfg(&format!("p{i}"), k0, &["card"])).unwrap();
+            s.create_profile(&profile_cfg(&format!("p{i}"), k0, &["card"]))
+                .unwrap();
         }
-        assert!(matches!(s.create_profile(&profile_cfg("p10", k0, &["card"])).unwrap_err(), StoreError::LimitExceeded { .. }));
-        assert!(matches!(s.create_profile(&profile_cfg("p1", k0, &["card"])).unwrap_err(), StoreError::AlreadyExists { .. }));
+        assert!(matches!(
+            s.create_profile(&profile_cfg("p10", k0, &["card"]))
+                .unwrap_err(),
+            StoreError::LimitExceeded { .. }
+        ));
+        assert!(matches!(
+            s.create_profile(&profile_cfg("p1", k0, &["card"]))
+                .unwrap_err(),
+            StoreError::AlreadyExists { .. }
+        ));
         let p0 = s.list_profiles().unwrap()[0].id.clone();
         for i in 0..10 {
-            s.create_config(&config_body(&format!("c{i}"), &p0)).unwrap();
+            s.create_config(&config_body(&format!("c{i}"), &p0))
+                .unwrap();
         }
-        assert!(matches!(s.create_config(&config_body("c10", &p0)).unwrap_err(), StoreError::LimitExceeded { .. }));
+        assert!(matches!(
+            s.create_config(&config_body("c10", &p0)).unwrap_err(),
+            StoreError::LimitExceeded { .. }
+        ));
     }
 
     #[test]
     fn references_must_exist() {
         let (_d, s) = store();
-        assert!(matches!(s.create_profile(&profile_cfg("p", "KNOPE", &["card"])).unwrap_err(), StoreError::NotFound { .. }));
-        assert!(matches!(s.create_config(&config_body("c", "PNOPE")).unwrap_err(), StoreError::NotFound { .. }));
-        assert!(matches!(s.attach_config("E1", "*", Some("CNOPE")).unwrap_err(), StoreError::NotFound { .. }));
+        assert!(matches!(
+            s.create_profile(&profile_cfg("p", "KNOPE", &["card"]))
+                .unwrap_err(),
+            StoreError::NotFound { .. }
+        ));
+        assert!(matches!(
+            s.create_config(&config_body("c", "PNOPE")).unwrap_err(),
+            StoreError::NotFound { .. }
+        ));
+        assert!(matches!(
+            s.attach_config("E1", "*", Some("CNOPE")).unwrap_err(),
+            StoreError::NotFound { .. }
+        ));
     }
 
     #[test]
@@ -616,7 +905,9 @@ mod tests {
     fn twenty_distributions_per_configuration() {
         let (_d, s) = store();
         let k = s.create_public_key(&key_cfg("k1", &public_pem())).unwrap();
-        let p = s.create_profile(&profile_cfg("p1", &k.id, &["card"])).unwrap();
+        let p = s
+            .create_profile(&profile_cfg("p1", &k.id, &["card"]))
+            .unwrap();
         let c = s.create_config(&config_body("c1", &p.id)).unwrap();
         for i in 0..20 {
             s.attach_config(&format!("E{i}"), "*", Some(&c.id)).unwrap();
@@ -624,7 +915,10 @@ mod tests {
         // A second behavior of an attached distribution is not another distribution.
         s.attach_config("E0", "/api/*", Some(&c.id)).unwrap();
         let err = s.attach_config("E20", "*", Some(&c.id)).unwrap_err();
-        assert!(matches!(err, StoreError::LimitExceeded { limit: 20, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::LimitExceeded { limit: 20, .. }),
+            "{err}"
+        );
     }
 
     proptest::proptest! {

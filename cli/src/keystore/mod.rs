@@ -11,7 +11,10 @@ pub mod model;
 pub mod rotation;
 pub mod rules;
 
-use model::{Attachment, Config, ConfigBody, KeyEntry, KeyStatus, Keyring, Profile, ProfileConfig, PublicKey, PublicKeyConfig, RotationNote};
+use model::{
+    Attachment, Config, ConfigBody, KeyEntry, KeyStatus, Keyring, Profile, ProfileConfig,
+    PublicKey, PublicKeyConfig, RotationNote,
+};
 
 /// What a backend refuses, in CloudFront's terms, so the caller can tell the user what to do.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +25,11 @@ pub enum StoreError {
     #[error("{kind} {name:?} already exists")]
     AlreadyExists { kind: &'static str, name: String },
     #[error("{kind} {id:?} is in use by {by}")]
-    InUse { kind: &'static str, id: String, by: String },
+    InUse {
+        kind: &'static str,
+        id: String,
+        by: String,
+    },
     #[error("{kind} {id:?} changed since it was read (ETag mismatch); read it again and retry")]
     PreconditionFailed { kind: &'static str, id: String },
     #[error("too many {kind}: the limit is {limit}")]
@@ -32,12 +39,19 @@ pub enum StoreError {
     #[error("{0}")]
     Busy(String),
     #[error("keystore {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("keystore {path} is corrupt: {detail}")]
     Corrupt { path: String, detail: String },
     /// A refusal by the remote service, with its error code (e.g. `PublicKeyInUse`).
     #[error("{what}: refused by AWS ({code}): {message}")]
-    Refused { what: String, code: String, message: String },
+    Refused {
+        what: String,
+        code: String,
+        message: String,
+    },
     #[error("{0}")]
     Remote(String),
 }
@@ -47,7 +61,9 @@ impl StoreError {
     pub fn is_not_found(&self) -> bool {
         match self {
             Self::NotFound { .. } => true,
-            Self::Refused { code, .. } => code.starts_with("NoSuch") || code == "ResourceNotFoundException",
+            Self::Refused { code, .. } => {
+                code.starts_with("NoSuch") || code == "ResourceNotFoundException"
+            }
             _ => false,
         }
     }
@@ -83,7 +99,10 @@ impl Keyring {
     /// Adds `entry`; refuses a name already in the keyring.
     pub fn add(&mut self, entry: KeyEntry) -> StoreResult<()> {
         if self.get(&entry.key_name).is_some() {
-            return Err(StoreError::AlreadyExists { kind: "private key", name: entry.key_name });
+            return Err(StoreError::AlreadyExists {
+                kind: "private key",
+                name: entry.key_name,
+            });
         }
         self.keys.push(entry);
         Ok(())
@@ -92,7 +111,12 @@ impl Keyring {
     /// Applies `changes` in order; fails on the first key that is not in the keyring.
     pub fn apply(&mut self, changes: &[StatusChange]) -> StoreResult<()> {
         for c in changes {
-            let k = self.get_mut(&c.key_name).ok_or_else(|| StoreError::NotFound { kind: "private key", id: c.key_name.clone() })?;
+            let k = self
+                .get_mut(&c.key_name)
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "private key",
+                    id: c.key_name.clone(),
+                })?;
             k.status = c.status;
             k.retire_after.clone_from(&c.retire_after);
             k.rotation.clone_from(&c.rotation);
@@ -103,7 +127,10 @@ impl Keyring {
     /// Removes the key named `key_name`; fails if there is none.
     pub fn remove(&mut self, key_name: &str) -> StoreResult<()> {
         if self.get(key_name).is_none() {
-            return Err(StoreError::NotFound { kind: "private key", id: key_name.to_owned() });
+            return Err(StoreError::NotFound {
+                kind: "private key",
+                id: key_name.to_owned(),
+            });
         }
         self.keys.retain(|k| k.key_name != key_name);
         Ok(())
@@ -127,7 +154,8 @@ pub trait Backend {
 
     fn list_profiles(&self) -> StoreResult<Vec<Profile>>;
     fn create_profile(&self, cfg: &ProfileConfig) -> StoreResult<Profile>;
-    fn update_profile(&self, id: &str, cfg: &ProfileConfig, if_match: &str) -> StoreResult<Profile>;
+    fn update_profile(&self, id: &str, cfg: &ProfileConfig, if_match: &str)
+        -> StoreResult<Profile>;
     fn delete_profile(&self, id: &str, if_match: &str) -> StoreResult<()>;
 
     fn list_configs(&self) -> StoreResult<Vec<Config>>;
@@ -136,7 +164,12 @@ pub trait Backend {
     fn delete_config(&self, id: &str, if_match: &str) -> StoreResult<()>;
 
     /// Sets (or with `None` clears) the configuration of a distribution's cache behavior.
-    fn attach_config(&self, distribution_id: &str, path_pattern: &str, config_id: Option<&str>) -> StoreResult<Attachment>;
+    fn attach_config(
+        &self,
+        distribution_id: &str,
+        path_pattern: &str,
+        config_id: Option<&str>,
+    ) -> StoreResult<Attachment>;
     fn list_attachments(&self) -> StoreResult<Vec<Attachment>>;
 
     /// Providers that have a keyring.
@@ -156,7 +189,9 @@ pub trait Backend {
 
 /// Finds a public key by name.
 pub fn public_key_by_name(b: &dyn Backend, name: &str) -> StoreResult<Option<PublicKey>> {
-    Ok(b.list_public_keys()?.into_iter().find(|k| k.config.name == name))
+    Ok(b.list_public_keys()?
+        .into_iter()
+        .find(|k| k.config.name == name))
 }
 
 /// Finds a profile by name.
@@ -164,7 +199,10 @@ pub fn profile_by_name(b: &dyn Backend, name: &str) -> StoreResult<Profile> {
     b.list_profiles()?
         .into_iter()
         .find(|p| p.config.name == name)
-        .ok_or_else(|| StoreError::NotFound { kind: "profile", id: name.to_owned() })
+        .ok_or_else(|| StoreError::NotFound {
+            kind: "profile",
+            id: name.to_owned(),
+        })
 }
 
 /// Finds a configuration by id.
@@ -172,7 +210,10 @@ pub fn config_by_id(b: &dyn Backend, id: &str) -> StoreResult<Config> {
     b.list_configs()?
         .into_iter()
         .find(|c| c.id == id)
-        .ok_or_else(|| StoreError::NotFound { kind: "configuration", id: id.to_owned() })
+        .ok_or_else(|| StoreError::NotFound {
+            kind: "configuration",
+            id: id.to_owned(),
+        })
 }
 
 /// Which backend.
@@ -204,7 +245,12 @@ pub struct StoreArgs {
     #[arg(long, value_name = "KEY", help_heading = "AWS backend")]
     pub kms_key: Option<String>,
     /// Keyring name prefix: provider P's secret is <PREFIX><P>, its SSM parameter /<PREFIX><P>.
-    #[arg(long, value_name = "PREFIX", default_value = "fle/keyring/", help_heading = "AWS backend")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "fle/keyring/",
+        help_heading = "AWS backend"
+    )]
     pub secret_prefix: String,
     /// How long `configs attach` waits for the distribution to be Deployed (e.g. 20m).
     #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = humantime::parse_duration, help_heading = "AWS backend")]
@@ -221,15 +267,19 @@ impl StoreArgs {
     /// The AWS clients cannot be set up.
     pub fn open(&self) -> StoreResult<Box<dyn Backend>> {
         match self.backend {
-            BackendKind::Local => Ok(Box::new(local::LocalStore::new(self.keystore.clone().unwrap_or_else(|| ".fle".into())))),
-            BackendKind::Aws => Ok(Box::new(crate::backend::AwsBackend::new(&crate::backend::AwsOptions {
-                profile: self.aws_profile.clone(),
-                region: self.region.clone(),
-                kms_key: self.kms_key.clone(),
-                secret_prefix: self.secret_prefix.clone(),
-                deploy_timeout: self.deploy_timeout,
-                private_key_store: self.private_key_store,
-            })?)),
+            BackendKind::Local => Ok(Box::new(local::LocalStore::new(
+                self.keystore.clone().unwrap_or_else(|| ".fle".into()),
+            ))),
+            BackendKind::Aws => Ok(Box::new(crate::backend::AwsBackend::new(
+                &crate::backend::AwsOptions {
+                    profile: self.aws_profile.clone(),
+                    region: self.region.clone(),
+                    kms_key: self.kms_key.clone(),
+                    secret_prefix: self.secret_prefix.clone(),
+                    deploy_timeout: self.deploy_timeout,
+                    private_key_store: self.private_key_store,
+                },
+            )?)),
         }
     }
 }

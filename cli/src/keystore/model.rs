@@ -203,7 +203,12 @@ pub const KEYRING_FORMAT: u32 = 1;
 
 impl Keyring {
     pub fn empty(provider_id: &str) -> Self {
-        Self { format: KEYRING_FORMAT, provider_id: provider_id.to_owned(), keys: Vec::new(), claims: Vec::new() }
+        Self {
+            format: KEYRING_FORMAT,
+            provider_id: provider_id.to_owned(),
+            keys: Vec::new(),
+            claims: Vec::new(),
+        }
     }
     pub fn get(&self, key_name: &str) -> Option<&KeyEntry> {
         self.keys.iter().find(|k| k.key_name == key_name)

@@ -32,10 +32,18 @@ pub const ROTATE_STEPS: [&str; 5] = [
 ];
 
 /// The key-generation steps (`fle keys generate`).
-pub const GENERATE_STEPS: [&str; 3] = ["generate the key pair", "store the private key", "upload the public key"];
+pub const GENERATE_STEPS: [&str; 3] = [
+    "generate the key pair",
+    "store the private key",
+    "upload the public key",
+];
 
 /// The retirement steps, per key.
-pub const RETIRE_STEPS: [&str; 3] = ["mark the key retiring", "delete the public key", "delete the private key"];
+pub const RETIRE_STEPS: [&str; 3] = [
+    "mark the key retiring",
+    "delete the public key",
+    "delete the private key",
+];
 
 /// A failed step: which one, and why.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +61,10 @@ impl StepError {
         if self.number == 0 {
             format!("checks before step 1 failed: {}", self.source)
         } else {
-            format!("step {}/{} ({}) failed: {}", self.number, self.total, self.name, self.source)
+            format!(
+                "step {}/{} ({}) failed: {}",
+                self.number, self.total, self.name, self.source
+            )
         }
     }
 }
@@ -62,7 +73,11 @@ fn step_err(steps: &'static [&'static str], number: usize) -> impl Fn(StoreError
     move |source| StepError {
         number,
         total: steps.len(),
-        name: number.checked_sub(1).and_then(|i| steps.get(i)).copied().unwrap_or("prepare"),
+        name: number
+            .checked_sub(1)
+            .and_then(|i| steps.get(i))
+            .copied()
+            .unwrap_or("prepare"),
         source,
     }
 }
@@ -81,9 +96,18 @@ pub struct StepReport {
     pub outcome: &'static str,
 }
 
-fn record(steps: &mut Vec<StepReport>, list: &'static [&'static str], step: usize, outcome: &'static str) {
+fn record(
+    steps: &mut Vec<StepReport>,
+    list: &'static [&'static str],
+    step: usize,
+    outcome: &'static str,
+) {
     let name = list.get(step.saturating_sub(1)).copied().unwrap_or("");
-    steps.push(StepReport { step, name, outcome });
+    steps.push(StepReport {
+        step,
+        name,
+        outcome,
+    });
 }
 
 /// Called after each completed step with its number (tests use it to interrupt or pause).
@@ -95,7 +119,11 @@ fn normalize_pem(pem: &str) -> String {
 
 /// The public key to upload for a stored private key, and a check that an existing upload of
 /// that name really is its public half (otherwise a profile would encrypt to a key nobody has).
-fn matching_public_pem(private_pem: &Secret, existing: Option<&str>, name: &str) -> Result<String, StoreError> {
+fn matching_public_pem(
+    private_pem: &Secret,
+    existing: Option<&str>,
+    name: &str,
+) -> Result<String, StoreError> {
     let pem = keygen::public_pem_from_private(private_pem).map_err(key_err)?;
     if let Some(existing) = existing {
         if normalize_pem(existing) != normalize_pem(&pem) {
@@ -110,8 +138,12 @@ fn matching_public_pem(private_pem: &Secret, existing: Option<&str>, name: &str)
 /// A random caller reference, as CloudFront requires one per created object.
 pub fn caller_reference() -> Result<String, StoreError> {
     let mut b = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut b).map_err(|_| StoreError::Remote("random number generator failed".into()))?;
-    Ok(format!("fle-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
+    aws_lc_rs::rand::fill(&mut b)
+        .map_err(|_| StoreError::Remote("random number generator failed".into()))?;
+    Ok(format!(
+        "fle-{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    ))
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -152,7 +184,10 @@ pub fn generate(
     let mut steps = Vec::new();
     let stored = match ring.get(name) {
         Some(entry) if existing_pk.is_some() => {
-            return Err(prep(StoreError::AlreadyExists { kind: "key", name: entry.key_name.clone() }));
+            return Err(prep(StoreError::AlreadyExists {
+                kind: "key",
+                name: entry.key_name.clone(),
+            }));
         }
         Some(entry) => {
             record(&mut steps, &GENERATE_STEPS, 1, "already done");
@@ -161,13 +196,22 @@ pub fn generate(
         }
         None => {
             if existing_pk.is_some() {
-                return Err(prep(StoreError::AlreadyExists { kind: "public key", name: name.to_owned() }));
+                return Err(prep(StoreError::AlreadyExists {
+                    kind: "public key",
+                    name: name.to_owned(),
+                }));
             }
             if dry_run {
                 record(&mut steps, &GENERATE_STEPS, 1, "planned");
                 record(&mut steps, &GENERATE_STEPS, 2, "planned");
                 record(&mut steps, &GENERATE_STEPS, 3, "planned");
-                return Ok(GenerateReport { name: name.into(), provider: provider.into(), public_key_id: None, dry_run, steps });
+                return Ok(GenerateReport {
+                    name: name.into(),
+                    provider: provider.into(),
+                    public_key_id: None,
+                    dry_run,
+                    steps,
+                });
             }
             let pair = keygen::generate().map_err(|e| step_err(&GENERATE_STEPS, 1)(key_err(e)))?;
             record(&mut steps, &GENERATE_STEPS, 1, "done");
@@ -180,7 +224,8 @@ pub fn generate(
                 rotation: None,
                 private_key_pem: pair.private_pem.clone(),
             };
-            b.add_private_key(provider, entry).map_err(step_err(&GENERATE_STEPS, 2))?;
+            b.add_private_key(provider, entry)
+                .map_err(step_err(&GENERATE_STEPS, 2))?;
             record(&mut steps, &GENERATE_STEPS, 2, "done");
             after(2);
             pair.private_pem
@@ -188,7 +233,13 @@ pub fn generate(
     };
     if dry_run {
         record(&mut steps, &GENERATE_STEPS, 3, "planned");
-        return Ok(GenerateReport { name: name.into(), provider: provider.into(), public_key_id: None, dry_run, steps });
+        return Ok(GenerateReport {
+            name: name.into(),
+            provider: provider.into(),
+            public_key_id: None,
+            dry_run,
+            steps,
+        });
     }
     let s3 = step_err(&GENERATE_STEPS, 3);
     let public_pem = matching_public_pem(&stored, None, name).map_err(&s3)?;
@@ -202,7 +253,13 @@ pub fn generate(
         .map_err(&s3)?;
     record(&mut steps, &GENERATE_STEPS, 3, "done");
     after(3);
-    Ok(GenerateReport { name: name.into(), provider: provider.into(), public_key_id: Some(pk.id), dry_run, steps })
+    Ok(GenerateReport {
+        name: name.into(),
+        provider: provider.into(),
+        public_key_id: Some(pk.id),
+        dry_run,
+        steps,
+    })
 }
 
 /// The outcome of `fle keys rotate`.
@@ -242,44 +299,74 @@ pub type WaitUntil<'a> = &'a mut dyn FnMut(SystemTime);
 ///
 /// # Errors
 /// [`StepError`] naming the failed step; step 0 is the preparation (claim, reads, checks).
-pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wait_until: WaitUntil<'_>) -> Result<RotateReport, StepError> {
+pub fn rotate(
+    b: &dyn Backend,
+    req: &RotateRequest<'_>,
+    after: AfterStep<'_>,
+    wait_until: WaitUntil<'_>,
+) -> Result<RotateReport, StepError> {
     let prep = step_err(&ROTATE_STEPS, 0);
-    let _claim = if req.dry_run { None } else { Some(b.claim_rotation(req.profile).map_err(&prep)?) };
+    let _claim = if req.dry_run {
+        None
+    } else {
+        Some(b.claim_rotation(req.profile).map_err(&prep)?)
+    };
     let profile = profile_by_name(b, req.profile).map_err(&prep)?;
     let entity = match profile.config.encryption_entities.as_slice() {
         [one] => one.clone(),
-        other => {
-            return Err(prep(StoreError::Invalid(format!(
-                "profile {:?} has {} encryption entities; rotation handles profiles with exactly one",
-                req.profile,
-                other.len()
-            ))))
-        }
+        other => return Err(prep(StoreError::Invalid(format!(
+            "profile {:?} has {} encryption entities; rotation handles profiles with exactly one",
+            req.profile,
+            other.len()
+        )))),
     };
     let provider = entity.provider_id.clone();
     let keys = b.list_public_keys().map_err(&prep)?;
     let current = keys
         .iter()
         .find(|k| k.id == entity.public_key_id)
-        .ok_or_else(|| prep(StoreError::NotFound { kind: "public key", id: entity.public_key_id.clone() }))?;
+        .ok_or_else(|| {
+            prep(StoreError::NotFound {
+                kind: "public key",
+                id: entity.public_key_id.clone(),
+            })
+        })?;
     let ring = b.load_keyring(&provider).map_err(&prep)?;
-    let retire_after = rfc3339(req.now.checked_add(req.grace).ok_or_else(|| prep(StoreError::Invalid("grace period too long".into())))?);
-    let pending = ring
-        .keys
-        .iter()
-        .find(|k| k.status == KeyStatus::Pending && k.rotation.as_ref().is_some_and(|r| r.profile == req.profile));
+    let retire_after = rfc3339(
+        req.now
+            .checked_add(req.grace)
+            .ok_or_else(|| prep(StoreError::Invalid("grace period too long".into())))?,
+    );
+    let pending = ring.keys.iter().find(|k| {
+        k.status == KeyStatus::Pending
+            && k.rotation
+                .as_ref()
+                .is_some_and(|r| r.profile == req.profile)
+    });
 
     let mut steps = Vec::new();
     let (new_name, old_name, stored, resumed, stored_at) = match pending {
         Some(p) => {
-            let old = p.rotation.as_ref().map(|r| r.replaces.clone()).unwrap_or_default();
+            let old = p
+                .rotation
+                .as_ref()
+                .map(|r| r.replaces.clone())
+                .unwrap_or_default();
             record(&mut steps, &ROTATE_STEPS, 1, "already done");
             record(&mut steps, &ROTATE_STEPS, 2, "already done");
             let stored_at = humantime::parse_rfc3339(&p.created).unwrap_or(req.now);
-            (p.key_name.clone(), old, Some(p.private_key_pem.clone()), true, stored_at)
+            (
+                p.key_name.clone(),
+                old,
+                Some(p.private_key_pem.clone()),
+                true,
+                stored_at,
+            )
         }
         None if req.new_key_name.as_deref() == Some(current.config.name.as_str())
-            && ring.get(&current.config.name).is_some_and(|k| k.status == KeyStatus::Current) =>
+            && ring
+                .get(&current.config.name)
+                .is_some_and(|k| k.status == KeyStatus::Current) =>
         {
             // The same command already ran to the end (e.g. killed after step 5): nothing to do.
             for step in 1..=5 {
@@ -290,7 +377,12 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wa
                 .iter()
                 .filter(|k| k.status == KeyStatus::Previous)
                 .max_by(|a, b| a.created.cmp(&b.created))
-                .map(|k| (k.key_name.clone(), k.retire_after.clone().unwrap_or_default()));
+                .map(|k| {
+                    (
+                        k.key_name.clone(),
+                        k.retire_after.clone().unwrap_or_default(),
+                    )
+                });
             let (old_key, retire_after) = old.unwrap_or_default();
             return Ok(RotateReport {
                 profile: req.profile.into(),
@@ -337,21 +429,41 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wa
                 status: KeyStatus::Pending,
                 retire_after: None,
                 created: rfc3339(req.now),
-                rotation: Some(RotationNote { profile: req.profile.to_owned(), replaces: current.config.name.clone() }),
+                rotation: Some(RotationNote {
+                    profile: req.profile.to_owned(),
+                    replaces: current.config.name.clone(),
+                }),
                 private_key_pem: pair.private_pem.clone(),
             };
-            b.add_private_key(&provider, entry).map_err(step_err(&ROTATE_STEPS, 2))?;
+            b.add_private_key(&provider, entry)
+                .map_err(step_err(&ROTATE_STEPS, 2))?;
             record(&mut steps, &ROTATE_STEPS, 2, "done");
             after(2);
-            (name, current.config.name.clone(), Some(pair.private_pem), false, req.now)
+            (
+                name,
+                current.config.name.clone(),
+                Some(pair.private_pem),
+                false,
+                req.now,
+            )
         }
     };
-    let stored = stored.ok_or_else(|| prep(StoreError::NotFound { kind: "private key", id: new_name.clone() }))?;
+    let stored = stored.ok_or_else(|| {
+        prep(StoreError::NotFound {
+            kind: "private key",
+            id: new_name.clone(),
+        })
+    })?;
 
     // Step 3: upload (or find the earlier upload of) the new public key.
     let s3 = step_err(&ROTATE_STEPS, 3);
     let existing = keys.iter().find(|k| k.config.name == new_name);
-    let public_pem = matching_public_pem(&stored, existing.map(|k| k.config.encoded_key.as_str()), &new_name).map_err(&s3)?;
+    let public_pem = matching_public_pem(
+        &stored,
+        existing.map(|k| k.config.encoded_key.as_str()),
+        &new_name,
+    )
+    .map_err(&s3)?;
     let new_pk_id = match existing {
         Some(k) => {
             record(&mut steps, &ROTATE_STEPS, 3, "already done");
@@ -378,7 +490,9 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wa
 
     // Step 4: point the profile at it, IfMatch the ETag read before step 1.
     match &new_pk_id {
-        Some(id) if *id == entity.public_key_id => record(&mut steps, &ROTATE_STEPS, 4, "already done"),
+        Some(id) if *id == entity.public_key_id => {
+            record(&mut steps, &ROTATE_STEPS, 4, "already done")
+        }
         Some(id) if !req.dry_run => {
             if !req.switch_delay.is_zero() {
                 wait_until(stored_at.checked_add(req.switch_delay).unwrap_or(stored_at));
@@ -387,7 +501,8 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wa
             for e in &mut cfg.encryption_entities {
                 e.public_key_id.clone_from(id);
             }
-            b.update_profile(&profile.id, &cfg, &profile.etag).map_err(step_err(&ROTATE_STEPS, 4))?;
+            b.update_profile(&profile.id, &cfg, &profile.etag)
+                .map_err(step_err(&ROTATE_STEPS, 4))?;
             record(&mut steps, &ROTATE_STEPS, 4, "done");
             after(4);
         }
@@ -398,7 +513,12 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wa
     if req.dry_run {
         record(&mut steps, &ROTATE_STEPS, 5, "planned");
     } else {
-        let mut changes = vec![StatusChange { key_name: new_name.clone(), status: KeyStatus::Current, retire_after: None, rotation: None }];
+        let mut changes = vec![StatusChange {
+            key_name: new_name.clone(),
+            status: KeyStatus::Current,
+            retire_after: None,
+            rotation: None,
+        }];
         if ring.get(&old_name).is_some() && old_name != new_name {
             changes.push(StatusChange {
                 key_name: old_name.clone(),
@@ -407,7 +527,8 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wa
                 rotation: None,
             });
         }
-        b.set_key_status(&provider, &changes).map_err(step_err(&ROTATE_STEPS, 5))?;
+        b.set_key_status(&provider, &changes)
+            .map_err(step_err(&ROTATE_STEPS, 5))?;
         record(&mut steps, &ROTATE_STEPS, 5, "done");
         after(5);
     }
@@ -426,7 +547,10 @@ pub fn rotate(b: &dyn Backend, req: &RotateRequest<'_>, after: AfterStep<'_>, wa
 
 /// `<profile>-<YYYYMMDDTHHMMSSZ>`, cut to the 128-character name limit.
 pub fn default_key_name(profile: &str, now: SystemTime) -> String {
-    let stamp: String = rfc3339(now).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let stamp: String = rfc3339(now)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     let mut name = format!("{profile}-{stamp}");
     while name.chars().count() > super::rules::MAX_NAME_LEN {
         // Keep the time stamp: shorten the profile part.
@@ -467,7 +591,12 @@ pub struct RetireReport {
 ///
 /// # Errors
 /// [`StepError`] naming the failed step; keys retired before the failure stay retired.
-pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<'_>) -> Result<RetireReport, StepError> {
+pub fn retire(
+    b: &dyn Backend,
+    now: SystemTime,
+    dry_run: bool,
+    after: AfterStep<'_>,
+) -> Result<RetireReport, StepError> {
     let prep = step_err(&RETIRE_STEPS, 0);
     let mut items = Vec::new();
     for provider in b.list_providers().map_err(&prep)? {
@@ -498,7 +627,12 @@ pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<
                     .list_profiles()
                     .map_err(&prep)?
                     .into_iter()
-                    .filter(|p| p.config.encryption_entities.iter().any(|e| e.public_key_id == pk.id))
+                    .filter(|p| {
+                        p.config
+                            .encryption_entities
+                            .iter()
+                            .any(|e| e.public_key_id == pk.id)
+                    })
                     .map(|p| p.config.name)
                     .collect();
                 if !users.is_empty() {
@@ -506,13 +640,22 @@ pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<
                         key_name: key.key_name.clone(),
                         provider: provider.clone(),
                         outcome: "kept",
-                        reason: Some(format!("public key {} is still used by profile {}", pk.id, users.join(", "))),
+                        reason: Some(format!(
+                            "public key {} is still used by profile {}",
+                            pk.id,
+                            users.join(", ")
+                        )),
                     });
                     continue;
                 }
             }
             if dry_run {
-                items.push(RetireItem { key_name: key.key_name.clone(), provider: provider.clone(), outcome: "planned", reason: None });
+                items.push(RetireItem {
+                    key_name: key.key_name.clone(),
+                    provider: provider.clone(),
+                    outcome: "planned",
+                    reason: None,
+                });
                 continue;
             }
             if key.status != KeyStatus::Retiring {
@@ -528,7 +671,12 @@ pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<
                 match marked {
                     // Gone meanwhile: a concurrent `fle keys retire` finished it.
                     Err(e) if e.is_not_found() => {
-                        items.push(RetireItem { key_name: key.key_name.clone(), provider: provider.clone(), outcome: "retired", reason: None });
+                        items.push(RetireItem {
+                            key_name: key.key_name.clone(),
+                            provider: provider.clone(),
+                            outcome: "retired",
+                            reason: None,
+                        });
                         continue;
                     }
                     Err(e) => return Err(step_err(&RETIRE_STEPS, 1)(e)),
@@ -538,7 +686,9 @@ pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<
             }
             // A concurrent `fle keys retire` may have removed either already: that is converged.
             if let Some(pk) = pk {
-                let deleted = b.get_public_key(&pk.id).and_then(|fresh| b.delete_public_key(&fresh.id, &fresh.etag));
+                let deleted = b
+                    .get_public_key(&pk.id)
+                    .and_then(|fresh| b.delete_public_key(&fresh.id, &fresh.etag));
                 match deleted {
                     Err(e) if !e.is_not_found() => return Err(step_err(&RETIRE_STEPS, 2)(e)),
                     _ => {}
@@ -550,8 +700,16 @@ pub fn retire(b: &dyn Backend, now: SystemTime, dry_run: bool, after: AfterStep<
                 _ => {}
             }
             after(3);
-            items.push(RetireItem { key_name: key.key_name.clone(), provider: provider.clone(), outcome: "retired", reason: None });
+            items.push(RetireItem {
+                key_name: key.key_name.clone(),
+                provider: provider.clone(),
+                outcome: "retired",
+                reason: None,
+            });
         }
     }
-    Ok(RetireReport { dry_run, keys: items })
+    Ok(RetireReport {
+        dry_run,
+        keys: items,
+    })
 }

@@ -32,9 +32,14 @@ fn check_chars(kind: &str, value: &str, extra: &[char]) -> Result<(), StoreError
         return Err(invalid(format!("{kind} must not be empty")));
     }
     if value.chars().count() > MAX_NAME_LEN {
-        return Err(invalid(format!("{kind} is longer than {MAX_NAME_LEN} characters")));
+        return Err(invalid(format!(
+            "{kind} is longer than {MAX_NAME_LEN} characters"
+        )));
     }
-    if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || extra.contains(c))) {
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || extra.contains(c)))
+    {
         let allowed: String = extra.iter().map(|c| format!(" '{c}'")).collect();
         return Err(invalid(format!(
             "{kind} {value:?} contains {c:?}; allowed: letters, digits and{allowed}"
@@ -60,7 +65,9 @@ pub fn provider_id(id: &str) -> Result<(), StoreError> {
 
 pub fn comment(text: &str) -> Result<(), StoreError> {
     if text.chars().count() > MAX_COMMENT_LEN {
-        return Err(invalid(format!("comment is longer than {MAX_COMMENT_LEN} characters")));
+        return Err(invalid(format!(
+            "comment is longer than {MAX_COMMENT_LEN} characters"
+        )));
     }
     Ok(())
 }
@@ -69,12 +76,19 @@ pub fn comment(text: &str) -> Result<(), StoreError> {
 pub fn field_pattern(pattern: &str) -> Result<(), StoreError> {
     let body = pattern.strip_suffix('*').unwrap_or(pattern);
     if body.is_empty() {
-        return Err(invalid(format!("field pattern {pattern:?} needs at least one character before '*'")));
+        return Err(invalid(format!(
+            "field pattern {pattern:?} needs at least one character before '*'"
+        )));
     }
     if pattern.chars().count() > MAX_NAME_LEN {
-        return Err(invalid(format!("field pattern {pattern:?} is longer than {MAX_NAME_LEN} characters")));
+        return Err(invalid(format!(
+            "field pattern {pattern:?} is longer than {MAX_NAME_LEN} characters"
+        )));
     }
-    if let Some(c) = body.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-[]".contains(*c))) {
+    if let Some(c) = body
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "._-[]".contains(*c)))
+    {
         return Err(invalid(format!(
             "field pattern {pattern:?} contains {c:?}; allowed: letters, digits, '.', '_', '-', '[', ']' and one trailing '*'"
         )));
@@ -115,13 +129,19 @@ pub fn profile_config(cfg: &ProfileConfig) -> Result<(), StoreError> {
     profile_name(&cfg.name)?;
     comment(&cfg.comment)?;
     if cfg.encryption_entities.is_empty() {
-        return Err(invalid(format!("profile {:?} has no encryption entity", cfg.name)));
+        return Err(invalid(format!(
+            "profile {:?} has no encryption entity",
+            cfg.name
+        )));
     }
     let mut all: Vec<&str> = Vec::new();
     for entity in &cfg.encryption_entities {
         provider_id(&entity.provider_id)?;
         if entity.field_patterns.is_empty() {
-            return Err(invalid(format!("profile {:?}: at least one field pattern is required", cfg.name)));
+            return Err(invalid(format!(
+                "profile {:?}: at least one field pattern is required",
+                cfg.name
+            )));
         }
         for p in &entity.field_patterns {
             field_pattern(p)?;
@@ -150,13 +170,26 @@ pub fn config_body(cfg: &ConfigBody) -> Result<(), StoreError> {
     let ct = &cfg.content_type_profile_config.content_type_profiles;
     for (i, m) in ct.iter().enumerate() {
         if m.format != FORMAT_URLENCODED {
-            return Err(invalid(format!("content type format {:?} is not supported; use {FORMAT_URLENCODED}", m.format)));
+            return Err(invalid(format!(
+                "content type format {:?} is not supported; use {FORMAT_URLENCODED}",
+                m.format
+            )));
         }
         if m.content_type.is_empty() || m.content_type.chars().any(|c| !c.is_ascii_graphic()) {
-            return Err(invalid(format!("content type {:?} is not a media type", m.content_type)));
+            return Err(invalid(format!(
+                "content type {:?} is not a media type",
+                m.content_type
+            )));
         }
-        if ct.iter().take(i).any(|o| o.content_type.eq_ignore_ascii_case(&m.content_type)) {
-            return Err(invalid(format!("content type {:?} is mapped twice", m.content_type)));
+        if ct
+            .iter()
+            .take(i)
+            .any(|o| o.content_type.eq_ignore_ascii_case(&m.content_type))
+        {
+            return Err(invalid(format!(
+                "content type {:?} is mapped twice",
+                m.content_type
+            )));
         }
     }
     let qa = &cfg.query_arg_profile_config.query_arg_profiles;
@@ -169,11 +202,16 @@ pub fn config_body(cfg: &ConfigBody) -> Result<(), StoreError> {
     for (i, m) in qa.iter().enumerate() {
         check_chars("query argument", &m.query_arg, &['-', '_'])?;
         if qa.iter().take(i).any(|o| o.query_arg == m.query_arg) {
-            return Err(invalid(format!("query argument {:?} is mapped twice", m.query_arg)));
+            return Err(invalid(format!(
+                "query argument {:?} is mapped twice",
+                m.query_arg
+            )));
         }
     }
     if ct.is_empty() && qa.is_empty() {
-        return Err(invalid("a configuration needs a content-type or a query-argument mapping".into()));
+        return Err(invalid(
+            "a configuration needs a content-type or a query-argument mapping".into(),
+        ));
     }
     Ok(())
 }
@@ -198,7 +236,15 @@ mod tests {
         for ok in ["card", "card*", "user[0].ssn", "a-b_c*"] {
             assert!(field_pattern(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "*", "ca*rd", "card**", "card name", "caf\u{e9}", &"a".repeat(129)] {
+        for bad in [
+            "",
+            "*",
+            "ca*rd",
+            "card**",
+            "card name",
+            "caf\u{e9}",
+            &"a".repeat(129),
+        ] {
             assert!(field_pattern(bad).is_err(), "{bad}");
         }
     }

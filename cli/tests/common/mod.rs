@@ -1,6 +1,12 @@
 //! Helpers for the CLI integration tests: a throw-away keystore and the real `fle` binary.
 // Test helpers may panic: a panic here is a failing test (as clippy.toml allows in tests).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,7 +32,11 @@ impl Store {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(FLE);
         // Help wraps to the terminal width: no terminal and a fixed width keep snapshots stable.
-        c.args(args).env("FLE_HOME", &self.root).env_remove("RUST_BACKTRACE").env("COLUMNS", "100").stdin(std::process::Stdio::null());
+        c.args(args)
+            .env("FLE_HOME", &self.root)
+            .env_remove("RUST_BACKTRACE")
+            .env("COLUMNS", "100")
+            .stdin(std::process::Stdio::null());
         c
     }
 
@@ -37,7 +47,12 @@ impl Store {
     /// Runs and requires exit 0; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "fle {args:?} failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "fle {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -52,8 +67,16 @@ impl Store {
     pub fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.run(args);
         let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(code), "fle {args:?}: stderr {stderr}");
-        assert!(out.stdout.is_empty(), "a failing command printed a result: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "fle {args:?}: stderr {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "a failing command printed a result: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         stderr
     }
 
@@ -67,7 +90,8 @@ impl Store {
     }
 
     pub fn keyring(&self, provider: &str) -> Value {
-        let bytes = std::fs::read(self.root.join("private").join(format!("{provider}.json"))).unwrap();
+        let bytes =
+            std::fs::read(self.root.join("private").join(format!("{provider}.json"))).unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -79,7 +103,10 @@ impl Store {
     pub fn with_profile() -> Self {
         let s = Self::new();
         s.ok(&["keys", "generate", "--name", "k1", "--provider", "prov"]);
-        s.ok(&["profiles", "create", "--name", "checkout", "--key", "k1", "--field", "card", "--field", "cvv*"]);
+        s.ok(&[
+            "profiles", "create", "--name", "checkout", "--key", "k1", "--field", "card",
+            "--field", "cvv*",
+        ]);
         s
     }
 
@@ -104,8 +131,16 @@ impl Store {
     pub fn decryptor(&self, provider: &str) -> fle_decrypt::Keyring {
         let mut ring = fle_decrypt::Keyring::new();
         for k in self.keyring(provider)["keys"].as_array().unwrap() {
-            let key = fle_decrypt::PrivateKey::from_pem(k["privateKeyPem"].as_str().unwrap().as_bytes()).unwrap();
-            ring.add(provider, k["keyName"].as_str().unwrap(), key, fle_decrypt::Padding::OaepSha256).unwrap();
+            let key =
+                fle_decrypt::PrivateKey::from_pem(k["privateKeyPem"].as_str().unwrap().as_bytes())
+                    .unwrap();
+            ring.add(
+                provider,
+                k["keyName"].as_str().unwrap(),
+                key,
+                fle_decrypt::Padding::OaepSha256,
+            )
+            .unwrap();
         }
         ring
     }
@@ -113,8 +148,12 @@ impl Store {
 
 /// Encrypts as CloudFront would with the public key uploaded under `key_name`.
 pub fn encrypt_for(store: &Store, provider: &str, key_name: &str, plaintext: &[u8]) -> Vec<u8> {
-    let pk = fle_decrypt::encrypt::PublicKey::from_pem(store.public_pem(key_name).as_bytes()).unwrap();
-    fle_decrypt::encrypt::Encryptor::new(pk, provider, key_name).unwrap().encrypt(plaintext).unwrap()
+    let pk =
+        fle_decrypt::encrypt::PublicKey::from_pem(store.public_pem(key_name).as_bytes()).unwrap();
+    fle_decrypt::encrypt::Encryptor::new(pk, provider, key_name)
+        .unwrap()
+        .encrypt(plaintext)
+        .unwrap()
 }
 
 /// File name → SHA-256 (hex) of the content; `Debug` prints only names and digests.
@@ -128,17 +167,26 @@ impl Files {
 }
 
 fn digest(bytes: &[u8]) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries {
         let p = e.unwrap().path();
         if p.is_dir() {
             collect(root, &p, out);
         } else {
-            out.insert(p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap());
+            out.insert(
+                p.strip_prefix(root).unwrap().display().to_string(),
+                std::fs::read(&p).unwrap(),
+            );
         }
     }
 }
@@ -157,7 +205,9 @@ pub fn redact(text: &str, store: &Store) -> String {
         let id_like = prev_ok
             && "KPCE".contains(chars[i])
             && chars.len() >= i + 14
-            && chars[i + 1..i + 14].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && chars[i + 1..i + 14]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
             && boundary(chars.get(i + 14));
         if id_like {
             out.push_str("[ID]");
