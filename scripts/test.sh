@@ -64,4 +64,7 @@ node --test edge-signer/handler/test/
 step "clippy (library lints)"
 cargo clippy --workspace --all-features --all-targets --locked -- -D warnings
 
+step "rustfmt"
+cargo fmt --all -- --check
+
 echo "all test suites passed" >&2
