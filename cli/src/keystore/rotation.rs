@@ -314,11 +314,13 @@ pub fn rotate(
     let profile = profile_by_name(b, req.profile).map_err(&prep)?;
     let entity = match profile.config.encryption_entities.as_slice() {
         [one] => one.clone(),
-        other => return Err(prep(StoreError::Invalid(format!(
+        other => {
+            return Err(prep(StoreError::Invalid(format!(
             "profile {:?} has {} encryption entities; rotation handles profiles with exactly one",
             req.profile,
             other.len()
-        )))),
+        ))))
+        }
     };
     let provider = entity.provider_id.clone();
     let keys = b.list_public_keys().map_err(&prep)?;
