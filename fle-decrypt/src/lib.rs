@@ -29,6 +29,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
+#[cfg(feature = "keyring-document")]
+pub mod document;
 #[cfg(feature = "encrypt")]
 pub mod encrypt;
 mod error;
@@ -53,5 +55,11 @@ pub mod fuzzing {
     /// Parses a message with default limits; true when its structure is valid.
     pub fn parse_message(data: &[u8]) -> bool {
         crate::message::parse(data, &crate::Limits::default()).is_ok()
+    }
+
+    /// Parses a keyring document; true when it is valid.
+    #[cfg(feature = "keyring-document")]
+    pub fn parse_keyring_document(data: &[u8]) -> bool {
+        crate::document::KeyringDocument::parse(data).is_ok()
     }
 }
