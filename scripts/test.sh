@@ -64,6 +64,10 @@ node --test edge-signer/handler/test/
 step "clippy (library lints)"
 cargo clippy --workspace --all-features --all-targets --locked -- -D warnings
 
+step "deploy/template.yaml: cfn-lint, then every control of docs/deploy.md present"
+"$venv/bin/cfn-lint" --non-zero-exit-code error deploy/template.yaml
+"$venv/bin/python" tests/deploy/check_template.py
+
 step "rustfmt"
 cargo fmt --all -- --check
 
