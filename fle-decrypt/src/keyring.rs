@@ -159,10 +159,13 @@ impl Keyring {
                     continue;
                 }
                 matched = true;
-                let Ok(data_key) = entry.unwrapper.unwrap_key(edk.wrapped_key) else {
+                let key_len = parsed.header.suite.key_len();
+                // An OAEP failure goes on to the next EDK; PKCS #1 v1.5 never fails here
+                // (implicit rejection, `keys.rs`), so its first matching EDK is final.
+                let Ok(data_key) = entry.unwrapper.unwrap_key(edk.wrapped_key, key_len) else {
                     continue;
                 };
-                if data_key.len() != parsed.header.suite.key_len() {
+                if data_key.len() != key_len {
                     continue;
                 }
                 // The first data key obtained is the message's data key: a failure from here
