@@ -348,10 +348,13 @@ impl<'a> DecryptedForm<'a> {
 ///
 /// Memory stays within a small multiple of the body size whatever its shape: pairs that do
 /// not match are never copied, and the matching ones are capped before any is decrypted.
+/// Every matching value is parsed before any RSA work, and the form is refused when their
+/// encrypted data keys could cost more RSA operations than
+/// [`Limits::max_rsa_operations_per_form`](crate::Limits::max_rsa_operations_per_form).
 ///
 /// # Errors
-/// [`Error::LimitExceeded`] for an oversized body, too many fields or too many matching
-/// fields; [`Error::NotEncrypted`] for a matching field that is not an ESDK message; otherwise
+/// [`Error::LimitExceeded`] for an oversized body, too many fields, too many matching
+/// fields or too many RSA operations; [`Error::NotEncrypted`] for a matching field that is not an ESDK message; otherwise
 /// [`Error::Field`] naming the field, with the message's error as its source.
 pub fn decrypt_form<'a>(
     keyring: &Keyring,
@@ -371,11 +374,26 @@ pub fn decrypt_form<'a>(
         let name = String::from_utf8_lossy(&name).into_owned();
         matching.push((pair, name));
     }
-    let mut fields = Vec::with_capacity(matching.len());
+    // Decode and parse every matching value, and refuse the form if their EDKs could cost
+    // more RSA operations than allowed, still before any is done.
+    let mut messages = Vec::with_capacity(matching.len());
+    let mut rsa_operations: usize = 0;
     for (pair, name) in matching {
         let message = decode_field_value(pair.raw_value)
             .filter(|m| looks_like_message(m))
             .ok_or_else(|| Error::NotEncrypted(name.clone()))?;
+        let cost = keyring.rsa_operations(&message).map_err(|e| Error::Field {
+            field: name.clone(),
+            source: Box::new(e),
+        })?;
+        rsa_operations = rsa_operations.saturating_add(cost);
+        messages.push((pair, name, message));
+    }
+    if rsa_operations > usize::from(keyring.limits().max_rsa_operations_per_form()) {
+        return Err(Error::LimitExceeded("number of RSA operations in a form"));
+    }
+    let mut fields = Vec::with_capacity(messages.len());
+    for (pair, name, message) in messages {
         let decrypted = keyring.decrypt(&message).map_err(|e| Error::Field {
             field: name.clone(),
             source: Box::new(e),

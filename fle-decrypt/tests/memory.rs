@@ -1,9 +1,9 @@
-//! Peak memory of `decrypt_form` stays within a small constant plus a few times the body size,
-//! whatever the body's shape. A body of a million empty pairs once peaked at ~230 MB (one
-//! owned record per pair, twice): one request could take down a 256–512 MB Lambda.
+//! Peak memory stays within a small constant plus a few times the input size, whatever the
+//! input's shape. A form body of a million empty pairs once peaked at ~230 MB (one owned
+//! record per pair, twice): one request could take down a 256–512 MB Lambda.
 //!
 //! A counting global allocator measures the peak of live heap bytes. It is process-wide, so
-//! this binary holds a single test that runs its cases one after another.
+//! the tests of this binary take one lock and run one after another.
 
 #![allow(unsafe_code)]
 #![allow(
@@ -19,6 +19,7 @@ use fle_decrypt::form::{decrypt_form, FieldPatterns};
 use fle_decrypt::Error;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 struct Counting;
 
@@ -67,6 +68,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// Held by each test for its whole run, so no other test allocates while it measures.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Heap bytes allocated on top of what was live before `f` ran, at the worst moment.
 fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let before = LIVE.load(Ordering::SeqCst);
@@ -86,6 +93,7 @@ fn repeat_to(unit: &str, len: usize) -> Vec<u8> {
 
 #[test]
 fn peak_memory_is_bounded_by_the_body_size() {
+    let _serial = serial();
     let keyring = common::keyring();
     let patterns = FieldPatterns::parse("card_*,ssn").unwrap();
     let encryptor = common::encryptor();
@@ -146,4 +154,17 @@ fn peak_memory_is_bounded_by_the_body_size() {
         );
     }
     assert!(outcomes[6].1.is_ok(), "{:?}", outcomes[6]);
+}
+
+#[test]
+fn an_encryption_context_count_reserves_no_more_than_its_bytes() {
+    let _serial = serial();
+    // A v1 header whose 2-byte encryption context claims 65535 pairs and holds none: the
+    // count once reserved 65535 pairs (2 MiB) before the first one failed to parse.
+    let mut msg = vec![0x01, 0x80, 0x03, 0x78];
+    msg.extend_from_slice(&[0x11; 16]); // message id
+    msg.extend_from_slice(&[0x00, 0x02, 0xff, 0xff]);
+    let (parsed, peak) = peak_during(|| fle_decrypt::fuzzing::parse_message(&msg));
+    assert!(!parsed);
+    assert!(peak <= bound(msg.len()), "peak {peak} bytes");
 }
