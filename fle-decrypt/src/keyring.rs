@@ -15,7 +15,8 @@ struct Entry {
 }
 
 /// (provider ID, key name) → private key entries. During a rotation it holds the current and
-/// the previous key, and every encrypted data key matching any entry is tried.
+/// the previous key, and every encrypted data key matching any entry is tried — except after a
+/// PKCS #1 v1.5 one, which never fails to unwrap (implicit rejection) and so is final.
 ///
 /// ```
 /// # fn demo(pem: &[u8], message: &[u8]) -> Result<(), fle_decrypt::Error> {

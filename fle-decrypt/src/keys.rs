@@ -41,7 +41,8 @@ pub enum Padding {
     OaepSha384,
     /// OAEP, SHA-512, MGF1-SHA-512.
     OaepSha512,
-    /// PKCS #1 v1.5 (legacy; accepted for ESDK interoperability only).
+    /// PKCS #1 v1.5 (legacy; accepted for ESDK interoperability only). Unwrapping rejects
+    /// implicitly: a badly padded data key becomes a pseudo-random one, never an error.
     Pkcs1,
 }
 
