@@ -13,7 +13,7 @@ seconds=${1:-20}
 cargo_fuzz_version=0.13.2
 targets=(parse_message decrypt_form parse_keyring_document)
 # Caps, shared with the long runs: see fuzz/README.md for why these values.
-caps=(-rss_limit_mb=512 -malloc_limit_mb=1 -max_len=16384 -timeout=10)
+caps=(-rss_limit_mb=1024 -malloc_limit_mb=1 -max_len=16384 -timeout=10)
 
 if ! cargo fuzz --version 2>/dev/null | grep -q "$cargo_fuzz_version"; then
   cargo install cargo-fuzz --locked --version "$cargo_fuzz_version"
