@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::keyring::{Decrypted, Keyring};
 use crate::secret::Secret;
 use base64::Engine as _;
+use std::borrow::Cow;
 use zeroize::Zeroizing;
 
 /// CloudFront limits a pattern to 128 characters.
@@ -20,6 +21,9 @@ const MAX_BODY_LEN: usize = 2 * 1024 * 1024;
 /// A profile encrypts at most 10 field patterns, but a body may repeat a name; each matching
 /// value costs an RSA operation, so cap them.
 const MAX_ENCRYPTED_FIELDS: usize = 32;
+/// Real forms have tens of fields (PHP refuses more than 1000 by default); a 1 MB body of `&`
+/// has a million empty ones, each costing a scan and a name decoding, so refuse such bodies.
+const MAX_FORM_PAIRS: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Pattern {
@@ -122,41 +126,64 @@ fn parse_pattern(p: &str) -> Result<Pattern, Error> {
     })
 }
 
-/// One `name=value` pair of a body, as received.
+/// One `name=value` pair of a body, as received: slices of the body, nothing owned.
 pub(crate) struct Pair<'a> {
+    /// Where `raw` starts in the body.
+    pub(crate) start: usize,
     pub(crate) raw: &'a [u8],
     pub(crate) raw_name: &'a [u8],
     pub(crate) raw_value: &'a [u8],
-    /// The name after form decoding (`+` is a space, `%XX` a byte).
-    pub(crate) name: Vec<u8>,
 }
 
-/// Splits a body into pairs without changing a byte of any of them.
-pub(crate) fn split_pairs(body: &[u8]) -> Result<Vec<Pair<'_>>, Error> {
+impl Pair<'_> {
+    /// The name after form decoding (`+` is a space, `%XX` a byte); borrowed when there is
+    /// nothing to decode, so a pair that does not match costs no allocation.
+    pub(crate) fn name(&self) -> Cow<'_, [u8]> {
+        if self.raw_name.iter().any(|b| matches!(b, b'%' | b'+')) {
+            Cow::Owned(percent_decode(self.raw_name, true))
+        } else {
+            Cow::Borrowed(self.raw_name)
+        }
+    }
+
+    /// Where `raw` ends in the body.
+    fn end(&self) -> usize {
+        self.start.saturating_add(self.raw.len())
+    }
+}
+
+/// Splits a body into pairs without changing a byte of any of them. The pairs are produced
+/// one at a time: memory does not grow with their number.
+pub(crate) fn split_pairs(body: &[u8]) -> Result<impl Iterator<Item = Pair<'_>>, Error> {
     if body.len() > MAX_BODY_LEN {
         return Err(Error::LimitExceeded("form body size"));
     }
-    if body.is_empty() {
-        return Ok(Vec::new());
+    let separators = body.iter().filter(|b| **b == b'&').count();
+    if separators >= MAX_FORM_PAIRS {
+        return Err(Error::LimitExceeded("number of form fields"));
     }
-    Ok(body
-        .split(|b| *b == b'&')
-        .map(|raw| {
-            let (raw_name, raw_value) = match raw.iter().position(|b| *b == b'=') {
-                Some(i) => (
-                    raw.get(..i).unwrap_or_default(),
-                    raw.get(i.saturating_add(1)..).unwrap_or_default(),
-                ),
-                None => (raw, &b""[..]),
-            };
-            Pair {
-                raw,
-                raw_name,
-                raw_value,
-                name: percent_decode(raw_name, true),
-            }
+    // An empty body has no pair at all (not one empty pair).
+    let pairs = (!body.is_empty())
+        .then(|| body.split(|b| *b == b'&'))
+        .into_iter()
+        .flatten();
+    Ok(pairs.scan(0usize, |next_start, raw| {
+        let start = *next_start;
+        *next_start = start.saturating_add(raw.len()).saturating_add(1);
+        let (raw_name, raw_value) = match raw.iter().position(|b| *b == b'=') {
+            Some(i) => (
+                raw.get(..i).unwrap_or_default(),
+                raw.get(i.saturating_add(1)..).unwrap_or_default(),
+            ),
+            None => (raw, &b""[..]),
+        };
+        Some(Pair {
+            start,
+            raw,
+            raw_name,
+            raw_value,
         })
-        .collect())
+    }))
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -250,19 +277,24 @@ fn looks_like_message(bytes: &[u8]) -> bool {
     matches!(bytes, [0x01, 0x80, ..] | [0x02, ..])
 }
 
-struct Part<'a> {
-    raw: &'a [u8],
+/// A field that matched and was decrypted, and where its pair sits in the body.
+struct Field<'a> {
+    start: usize,
+    end: usize,
     raw_name: &'a [u8],
     name: String,
-    decrypted: Option<Decrypted>,
+    decrypted: Decrypted,
 }
 
 /// A form body whose matching fields have been decrypted.
 ///
 /// The decrypted values are [`Secret`]s; [`DecryptedForm::to_body`] rebuilds the body with
-/// them in place (also as a `Secret`). Fields that did not match are kept byte for byte.
+/// them in place (also as a `Secret`). Fields that did not match are kept byte for byte: the
+/// form borrows the body and owns only the decrypted fields, so its size does not grow with
+/// the number of other fields.
 pub struct DecryptedForm<'a> {
-    parts: Vec<Part<'a>>,
+    body: &'a [u8],
+    fields: Vec<Field<'a>>,
 }
 
 impl std::fmt::Debug for DecryptedForm<'_> {
@@ -286,82 +318,95 @@ impl<'a> DecryptedForm<'a> {
 
     /// Every decrypted field in body order, with the key that opened it.
     pub fn decrypted(&self) -> impl Iterator<Item = (&str, &Decrypted)> {
-        self.parts
-            .iter()
-            .filter_map(|p| p.decrypted.as_ref().map(|d| (p.name.as_str(), d)))
+        self.fields.iter().map(|f| (f.name.as_str(), &f.decrypted))
     }
 
     /// The body with every decrypted field's plaintext form-encoded in place.
     pub fn to_body(&self) -> Secret {
         // Reserve the worst case (every plaintext byte as %XX) so the buffer never reallocates
         // and leaves unwiped copies of plaintext behind.
-        let capacity = self.parts.iter().fold(self.parts.len(), |acc, p| {
-            let len = match &p.decrypted {
-                Some(d) => p
-                    .raw_name
-                    .len()
-                    .saturating_add(1)
-                    .saturating_add(d.plaintext().len().saturating_mul(3)),
-                None => p.raw.len(),
-            };
-            acc.saturating_add(len)
+        let capacity = self.fields.iter().fold(self.body.len(), |acc, f| {
+            acc.saturating_add(f.raw_name.len())
+                .saturating_add(1)
+                .saturating_add(f.decrypted.plaintext().len().saturating_mul(3))
         });
         let mut out = Zeroizing::new(Vec::with_capacity(capacity));
-        for (i, p) in self.parts.iter().enumerate() {
-            if i > 0 {
-                out.push(b'&');
-            }
-            match &p.decrypted {
-                Some(d) => {
-                    out.extend_from_slice(p.raw_name);
-                    out.push(b'=');
-                    form_encode(d.plaintext().expose(), &mut out);
-                }
-                None => out.extend_from_slice(p.raw),
-            }
+        let mut copied = 0;
+        for f in &self.fields {
+            out.extend_from_slice(self.body.get(copied..f.start).unwrap_or_default());
+            out.extend_from_slice(f.raw_name);
+            out.push(b'=');
+            form_encode(f.decrypted.plaintext().expose(), &mut out);
+            copied = f.end;
         }
+        out.extend_from_slice(self.body.get(copied..).unwrap_or_default());
         Secret::new(out)
     }
 }
 
 /// Decrypts the fields of a form body whose names match `patterns`.
 ///
+/// Memory stays within a small multiple of the body size whatever its shape: pairs that do
+/// not match are never copied, and the matching ones are capped before any is decrypted.
+/// Every matching value is parsed before any RSA work, and the form is refused when their
+/// encrypted data keys could cost more RSA operations than
+/// [`Limits::max_rsa_operations_per_form`](crate::Limits::max_rsa_operations_per_form).
+///
 /// # Errors
-/// [`Error::LimitExceeded`] for an oversized body or too many matching fields;
-/// [`Error::NotEncrypted`] for a matching field that is not an ESDK message; otherwise
+/// [`Error::LimitExceeded`] for an oversized body, too many fields, too many matching
+/// fields or too many RSA operations; [`Error::NotEncrypted`] for a matching field that is not an ESDK message; otherwise
 /// [`Error::Field`] naming the field, with the message's error as its source.
 pub fn decrypt_form<'a>(
     keyring: &Keyring,
     body: &'a [u8],
     patterns: &FieldPatterns,
 ) -> Result<DecryptedForm<'a>, Error> {
-    let pairs = split_pairs(body)?;
-    let matching = pairs.iter().filter(|p| patterns.matches(&p.name)).count();
-    if matching > MAX_ENCRYPTED_FIELDS {
-        return Err(Error::LimitExceeded("number of encrypted fields in a form"));
+    // Find (and count) the matching pairs before any RSA work.
+    let mut matching = Vec::new();
+    for pair in split_pairs(body)? {
+        let name = pair.name();
+        if !patterns.matches(&name) {
+            continue;
+        }
+        if matching.len() >= MAX_ENCRYPTED_FIELDS {
+            return Err(Error::LimitExceeded("number of encrypted fields in a form"));
+        }
+        let name = String::from_utf8_lossy(&name).into_owned();
+        matching.push((pair, name));
     }
-    let mut parts = Vec::with_capacity(pairs.len());
-    for pair in pairs {
-        let name = String::from_utf8_lossy(&pair.name).into_owned();
-        let decrypted = if patterns.matches(&pair.name) {
-            let message = decode_field_value(pair.raw_value)
-                .filter(|m| looks_like_message(m))
-                .ok_or_else(|| Error::NotEncrypted(name.clone()))?;
-            Some(keyring.decrypt(&message).map_err(|e| Error::Field {
-                field: name.clone(),
-                source: Box::new(e),
-            })?)
-        } else {
-            None
-        };
-        parts.push(Part {
-            raw: pair.raw,
+    // Decode and parse every matching value, and refuse the form if their EDKs could cost
+    // more RSA operations than allowed, still before any is done.
+    let mut messages = Vec::with_capacity(matching.len());
+    let mut rsa_operations: usize = 0;
+    for (pair, name) in matching {
+        let message = decode_field_value(pair.raw_value)
+            .filter(|m| looks_like_message(m))
+            .ok_or_else(|| Error::NotEncrypted(name.clone()))?;
+        let cost = keyring.rsa_operations(&message).map_err(|e| Error::Field {
+            field: name.clone(),
+            source: Box::new(e),
+        })?;
+        rsa_operations = rsa_operations.saturating_add(cost);
+        messages.push((pair, name, message));
+    }
+    if rsa_operations > usize::from(keyring.limits().max_rsa_operations_per_form()) {
+        return Err(Error::LimitExceeded("number of RSA operations in a form"));
+    }
+    let mut fields = Vec::with_capacity(messages.len());
+    for (pair, name, message) in messages {
+        let decrypted = keyring.decrypt(&message).map_err(|e| Error::Field {
+            field: name.clone(),
+            source: Box::new(e),
+        })?;
+        fields.push(Field {
+            start: pair.start,
+            end: pair.end(),
             raw_name: pair.raw_name,
             name,
             decrypted,
         });
     }
-    Ok(DecryptedForm { parts })
+    Ok(DecryptedForm { body, fields })
 }
 
 /// Decodes a body that may arrive base64-encoded (API Gateway, function URL and ALB events
@@ -493,6 +538,38 @@ mod tests {
             assert_eq!(form.to_body().expose(), body);
             assert_eq!(form.decrypted().count(), 0);
         }
+    }
+
+    #[test]
+    fn the_number_of_pairs_is_capped() {
+        let keyring = Keyring::new();
+        let p = FieldPatterns::parse("card").unwrap();
+        let at_cap = vec![b'&'; MAX_FORM_PAIRS - 1];
+        let form = decrypt_form(&keyring, &at_cap, &p).unwrap();
+        assert_eq!(form.to_body().expose(), &at_cap[..]);
+        let over = vec![b'&'; MAX_FORM_PAIRS];
+        assert_eq!(
+            decrypt_form(&keyring, &over, &p).unwrap_err(),
+            Error::LimitExceeded("number of form fields")
+        );
+    }
+
+    #[test]
+    fn pairs_borrow_the_body_and_know_where_they_are() {
+        let pairs: Vec<_> = split_pairs(b"a=1&&b%5B%5D=x+y&c")
+            .unwrap()
+            .map(|p| (p.start, p.raw, p.raw_value, p.name().into_owned()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (0, &b"a=1"[..], &b"1"[..], b"a".to_vec()),
+                (4, b"", b"", b"".to_vec()),
+                (5, b"b%5B%5D=x+y", b"x+y", b"b[]".to_vec()),
+                (17, b"c", b"", b"c".to_vec()),
+            ]
+        );
+        assert_eq!(split_pairs(b"").unwrap().count(), 0);
     }
 
     #[test]

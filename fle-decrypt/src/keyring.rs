@@ -15,7 +15,8 @@ struct Entry {
 }
 
 /// (provider ID, key name) → private key entries. During a rotation it holds the current and
-/// the previous key, and every encrypted data key matching any entry is tried.
+/// the previous key, and every encrypted data key matching any entry is tried — except after a
+/// PKCS #1 v1.5 one, which never fails to unwrap (implicit rejection) and so is final.
 ///
 /// ```
 /// # fn demo(pem: &[u8], message: &[u8]) -> Result<(), fle_decrypt::Error> {
@@ -142,6 +143,25 @@ impl Keyring {
         self.entries.is_empty()
     }
 
+    /// The most RSA operations decrypting this message may cost: its encrypted data keys that
+    /// name a key held here. Parses the message (cheap), does no RSA work.
+    pub(crate) fn rsa_operations(&self, message: &[u8]) -> Result<usize, Error> {
+        let parsed = message::parse(message, &self.limits)?;
+        Ok(parsed
+            .header
+            .edks
+            .iter()
+            .filter(|edk| self.entry_for(edk).is_some())
+            .count())
+    }
+
+    fn entry_for(&self, edk: &message::Edk<'_>) -> Option<&Entry> {
+        self.entries.iter().find(|e| {
+            e.provider_id.as_bytes() == edk.provider_id
+                && e.key_name.as_bytes() == edk.provider_info
+        })
+    }
+
     /// Decrypts one AWS Encryption SDK message (raw bytes, not base64).
     ///
     /// # Errors
@@ -152,17 +172,16 @@ impl Keyring {
         let parsed = message::parse(message, &self.limits)?;
         let mut matched = false;
         for edk in &parsed.header.edks {
-            for entry in &self.entries {
-                if entry.provider_id.as_bytes() != edk.provider_id
-                    || entry.key_name.as_bytes() != edk.provider_info
-                {
-                    continue;
-                }
+            // (provider ID, key name) is unique in a keyring: at most one entry per EDK.
+            if let Some(entry) = self.entry_for(edk) {
                 matched = true;
-                let Ok(data_key) = entry.unwrapper.unwrap_key(edk.wrapped_key) else {
+                let key_len = parsed.header.suite.key_len();
+                // An OAEP failure goes on to the next EDK; PKCS #1 v1.5 never fails here
+                // (implicit rejection, `keys.rs`), so its first matching EDK is final.
+                let Ok(data_key) = entry.unwrapper.unwrap_key(edk.wrapped_key, key_len) else {
                     continue;
                 };
-                if data_key.len() != parsed.header.suite.key_len() {
+                if data_key.len() != key_len {
                     continue;
                 }
                 // The first data key obtained is the message's data key: a failure from here

@@ -2,8 +2,15 @@
 //!
 //! Private-key work stays on aws-lc-rs on purpose: the RustCrypto `rsa` crate carries
 //! RUSTSEC-2023-0071 (Marvin timing attack) and a backend decrypts attacker-chosen ciphertexts.
+//!
+//! PKCS #1 v1.5 unwrapping uses implicit rejection (as OpenSSL 3.2 does by default): a
+//! ciphertext that is not validly padded, or does not hold a data key of the expected length,
+//! yields a pseudo-random data key derived from the private key and the ciphertext instead of
+//! an error, so what follows cannot tell the cases apart (Bleichenbacher).
 
 use crate::error::Error;
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rsa::{
     OaepAlgorithm, OaepPrivateDecryptingKey, Pkcs1PrivateDecryptingKey, PrivateDecryptingKey,
     OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OAEP_SHA384_MGF1SHA384, OAEP_SHA512_MGF1SHA512,
@@ -11,6 +18,10 @@ use aws_lc_rs::rsa::{
 use base64::Engine as _;
 use std::fmt;
 use zeroize::Zeroizing;
+
+/// Domain separation for the implicit-rejection HMAC: its key is a hash of the private key,
+/// which nothing else here may compute the same way.
+const IMPLICIT_REJECTION_LABEL: &[u8] = b"fle-decrypt pkcs1 implicit rejection v1\0";
 
 /// Upper bound on a PEM document we are willing to decode: an RSA-16384 private key in PEM is
 /// about 12 KiB, so anything past 64 KiB is not a key.
@@ -30,7 +41,8 @@ pub enum Padding {
     OaepSha384,
     /// OAEP, SHA-512, MGF1-SHA-512.
     OaepSha512,
-    /// PKCS #1 v1.5 (legacy; accepted for ESDK interoperability only).
+    /// PKCS #1 v1.5 (legacy; accepted for ESDK interoperability only). Unwrapping rejects
+    /// implicitly: a badly padded data key becomes a pseudo-random one, never an error.
     Pkcs1,
 }
 
@@ -153,7 +165,17 @@ impl PrivateKey {
         let bad = |_| Error::InvalidKey("key cannot be used for this padding");
         Ok(match padding.oaep() {
             Some(alg) => Unwrapper::Oaep(OaepPrivateDecryptingKey::new(self.0).map_err(bad)?, alg),
-            None => Unwrapper::Pkcs1(Pkcs1PrivateDecryptingKey::new(self.0).map_err(bad)?),
+            None => {
+                // HMAC hashes a key longer than its block: the HMAC key is SHA-256 of the
+                // PKCS#8 encoding, a secret only the private key's holder can compute. The DER
+                // buffer is wiped when dropped.
+                let der: Pkcs8V1Der<'static> = self.0.as_der().map_err(bad)?;
+                let rejection = Box::new(hmac::Key::new(hmac::HMAC_SHA256, der.as_ref()));
+                Unwrapper::Pkcs1(
+                    Pkcs1PrivateDecryptingKey::new(self.0).map_err(bad)?,
+                    rejection,
+                )
+            }
         })
     }
 }
@@ -161,28 +183,86 @@ impl PrivateKey {
 /// A private key bound to its padding, ready to unwrap data keys.
 pub(crate) enum Unwrapper {
     Oaep(OaepPrivateDecryptingKey, &'static OaepAlgorithm),
-    Pkcs1(Pkcs1PrivateDecryptingKey),
+    /// The key, and the HMAC key that makes implicit-rejection data keys.
+    Pkcs1(Pkcs1PrivateDecryptingKey, Box<hmac::Key>),
 }
 
 impl Unwrapper {
-    /// Unwraps a data key; every failure is the same [`Error::DecryptionFailed`].
-    pub(crate) fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let mut out = Zeroizing::new(vec![0u8; self.key_size_bytes()]);
-        let len = match self {
-            Unwrapper::Oaep(key, alg) => key.decrypt(alg, wrapped, &mut out, None).map(|p| p.len()),
-            Unwrapper::Pkcs1(key) => key.decrypt(wrapped, &mut out).map(|p| p.len()),
-        }
-        .map_err(|_| Error::DecryptionFailed)?;
-        out.truncate(len);
-        Ok(out)
-    }
-
-    fn key_size_bytes(&self) -> usize {
+    /// Unwraps a data key of `key_len` bytes.
+    ///
+    /// OAEP: every failure is the same [`Error::DecryptionFailed`], and the key is returned at
+    /// whatever length it has (the caller checks it). A mauled OAEP ciphertext is valid only
+    /// with negligible probability, so skipping one that fails tells an attacker nothing.
+    ///
+    /// PKCS #1 v1.5: never fails for a `key_len` of at most 32 bytes; see
+    /// [`Unwrapper::unwrap_pkcs1`].
+    pub(crate) fn unwrap_key(
+        &self,
+        wrapped: &[u8],
+        key_len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
         match self {
-            Unwrapper::Oaep(k, _) => k.key_size_bytes(),
-            Unwrapper::Pkcs1(k) => k.key_size_bytes(),
+            Unwrapper::Oaep(key, alg) => {
+                let mut out = Zeroizing::new(vec![0u8; key.key_size_bytes()]);
+                let len = key
+                    .decrypt(alg, wrapped, &mut out, None)
+                    .map_err(|_| Error::DecryptionFailed)?
+                    .len();
+                out.truncate(len);
+                Ok(out)
+            }
+            Unwrapper::Pkcs1(key, rejection) => unwrap_pkcs1(key, rejection, wrapped, key_len),
         }
     }
+}
+
+/// PKCS #1 v1.5 with implicit rejection: the real data key when the ciphertext is validly
+/// padded and holds exactly `key_len` bytes, otherwise the first `key_len` bytes of
+/// HMAC-SHA256(SHA-256(private key), label ‖ ciphertext) — deterministic, so a repeated probe
+/// gets the same answer, and unpredictable without the private key. Either way the message's
+/// header tag then fails or passes exactly as for any wrong or right key.
+///
+/// Constant time: the synthetic key is computed for every ciphertext, and the choice between
+/// it and the decrypted bytes is a mask, not a branch, on the padding validity and the
+/// length. Not constant time: aws-lc checks the padding in constant time but reports a bad
+/// one by returning early with an error-queue entry, and aws-lc-rs turns that into a
+/// `Result`; that path's timing is outside this crate (as with any PKCS #1 v1.5 decryptor
+/// built on aws-lc or BoringSSL).
+fn unwrap_pkcs1(
+    key: &Pkcs1PrivateDecryptingKey,
+    rejection: &hmac::Key,
+    wrapped: &[u8],
+    key_len: usize,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let mut ctx = hmac::Context::with_key(rejection);
+    ctx.update(IMPLICIT_REJECTION_LABEL);
+    ctx.update(wrapped);
+    let synthetic = ctx.sign();
+    if key_len > synthetic.as_ref().len() {
+        // No suite has a data key longer than 32 bytes; key_len is public.
+        return Err(Error::DecryptionFailed);
+    }
+    let mut out = Zeroizing::new(vec![0u8; key.key_size_bytes()]);
+    let (decrypted, len) = match key.decrypt(wrapped, &mut out) {
+        Ok(plaintext) => (1u8, plaintext.len()),
+        Err(_) => (0u8, 0),
+    };
+    let valid = decrypted & equal_mask_bit(len, key_len);
+    // 0xff keeps the decrypted bytes, 0x00 the synthetic ones.
+    let keep = std::hint::black_box(0u8.wrapping_sub(valid));
+    let mut data_key = Zeroizing::new(vec![0u8; key_len]);
+    for ((d, real), fake) in data_key.iter_mut().zip(out.iter()).zip(synthetic.as_ref()) {
+        *d = (real & keep) | (fake & !keep);
+    }
+    Ok(data_key)
+}
+
+/// 1 when `a == b`, 0 otherwise, computed without a comparison the compiler could branch on.
+fn equal_mask_bit(a: usize, b: usize) -> u8 {
+    let x = u64::try_from(a ^ b).unwrap_or(u64::MAX);
+    // The top bit of x | -x is set exactly when x is not zero.
+    let nonzero = (x | x.wrapping_neg()) >> 63;
+    u8::try_from(1 ^ nonzero).unwrap_or(0)
 }
 
 /// DER of AlgorithmIdentifier { rsaEncryption, NULL }.
@@ -276,6 +356,58 @@ mod tests {
         let mut v = Vec::new();
         der_push(&mut v, 4, &[0; 300]).unwrap();
         assert_eq!(&v[..4], &[4, 0x82, 1, 44]);
+    }
+
+    #[test]
+    fn equal_mask_bit_is_equality() {
+        for (a, b) in [
+            (0, 0),
+            (31, 32),
+            (32, 32),
+            (usize::MAX, 0),
+            (1 << 63, 0),
+            (7, 7),
+        ] {
+            assert_eq!(equal_mask_bit(a, b), u8::from(a == b), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn pkcs1_unwrap_rejects_implicitly() {
+        use aws_lc_rs::rsa::{KeySize, Pkcs1PublicEncryptingKey};
+        let private = PrivateDecryptingKey::generate(KeySize::Rsa2048).unwrap();
+        let public = Pkcs1PublicEncryptingKey::new(private.public_key()).unwrap();
+        let other = PrivateDecryptingKey::generate(KeySize::Rsa2048).unwrap();
+        let unwrapper = PrivateKey(private).into_unwrapper(Padding::Pkcs1).unwrap();
+        let other = PrivateKey(other).into_unwrapper(Padding::Pkcs1).unwrap();
+        let wrap = |key: &[u8]| {
+            let mut out = vec![0u8; public.ciphertext_size()];
+            public.encrypt(key, &mut out).unwrap().to_vec()
+        };
+        let data_key = [0x5a; 32];
+        // A valid wrap of the expected length gives the real key.
+        let good = wrap(&data_key);
+        assert_eq!(&unwrapper.unwrap_key(&good, 32).unwrap()[..], &data_key);
+        // Anything else gives a key of the expected length that is deterministic, depends on
+        // the ciphertext and on the private key, and is not the wrapped value.
+        let short = wrap(&data_key[..31]);
+        let garbage = vec![0x01; 256];
+        for (bad, len) in [(&good, 16), (&short, 32), (&garbage, 32), (&garbage, 24)] {
+            let k = unwrapper.unwrap_key(bad, len).unwrap();
+            assert_eq!(k.len(), len);
+            assert_eq!(k, unwrapper.unwrap_key(bad, len).unwrap());
+            assert_ne!(k, other.unwrap_key(bad, len).unwrap());
+            assert_ne!(&k[..], &data_key[..len]);
+        }
+        assert_ne!(
+            unwrapper.unwrap_key(&short, 32).unwrap(),
+            unwrapper.unwrap_key(&garbage, 32).unwrap()
+        );
+        // No suite has a longer data key; the length is public.
+        assert_eq!(
+            unwrapper.unwrap_key(&good, 33).unwrap_err(),
+            Error::DecryptionFailed
+        );
     }
 
     #[test]

@@ -57,6 +57,32 @@ pub mod fuzzing {
         crate::message::parse(data, &crate::Limits::default()).is_ok()
     }
 
+    /// Decrypts a form with an empty keyring, so every matching field is decoded and parsed
+    /// as far as the key lookup. The input is `patterns\nbody`, or a body alone under the
+    /// patterns `card_*,ssn`; an invalid pattern line is skipped. False only when the
+    /// decryptor is wrong: with no key nothing decrypts, so an accepted body must come back
+    /// byte for byte.
+    pub fn decrypt_form(data: &[u8]) -> bool {
+        use crate::form::FieldPatterns;
+        let (patterns, body) = match data.iter().position(|b| *b == b'\n') {
+            Some(i) => (
+                data.get(..i).unwrap_or_default(),
+                data.get(i.saturating_add(1)..).unwrap_or_default(),
+            ),
+            None => (&b"card_*,ssn"[..], data),
+        };
+        let Some(patterns) = std::str::from_utf8(patterns)
+            .ok()
+            .and_then(|p| FieldPatterns::parse(p).ok())
+        else {
+            return true;
+        };
+        match crate::form::decrypt_form(&crate::Keyring::new(), body, &patterns) {
+            Ok(form) => form.decrypted().next().is_none() && form.to_body().expose() == body,
+            Err(_) => true,
+        }
+    }
+
     /// Parses a keyring document; true when it is valid.
     #[cfg(feature = "keyring-document")]
     pub fn parse_keyring_document(data: &[u8]) -> bool {

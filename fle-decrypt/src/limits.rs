@@ -4,9 +4,13 @@
 /// raise them only for other producers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// CloudFront writes exactly one encrypted data key; each matching one may cost an RSA
-    /// operation, so a message with many is a denial-of-service lever. Default 5.
+    /// CloudFront writes exactly one encrypted data key; a producer that wraps for the old and
+    /// the new key during a rotation writes two. Each matching one may cost an RSA operation,
+    /// so a message with more is a denial-of-service lever. Default 2.
     pub(crate) max_encrypted_data_keys: u16,
+    /// A form has at most 32 encrypted fields and CloudFront's messages need one RSA operation
+    /// each; more EDKs per field must not multiply that. Default 32.
+    pub(crate) max_rsa_operations_per_form: u16,
     /// CloudFront's context holds one ECDSA public key (under 100 bytes). Default 8 KiB.
     pub(crate) max_encryption_context_len: usize,
     /// CloudFront encrypts fields of at most 16 KB inside bodies of at most 1 MB. Default 1 MiB.
@@ -16,7 +20,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_encrypted_data_keys: 5,
+            max_encrypted_data_keys: 2,
+            max_rsa_operations_per_form: 32,
             max_encryption_context_len: 8 * 1024,
             max_plaintext_len: 1024 * 1024,
         }
@@ -28,6 +33,14 @@ impl Limits {
     #[must_use]
     pub fn with_max_encrypted_data_keys(mut self, n: u16) -> Self {
         self.max_encrypted_data_keys = n;
+        self
+    }
+
+    /// Most RSA operations (data-key unwraps) one form may cost, counted over the encrypted
+    /// data keys of its matching fields that name a key in the keyring, before any is done.
+    #[must_use]
+    pub fn with_max_rsa_operations_per_form(mut self, n: u16) -> Self {
+        self.max_rsa_operations_per_form = n;
         self
     }
 
@@ -48,6 +61,11 @@ impl Limits {
     /// See [`Limits::with_max_encrypted_data_keys`].
     pub fn max_encrypted_data_keys(&self) -> u16 {
         self.max_encrypted_data_keys
+    }
+
+    /// See [`Limits::with_max_rsa_operations_per_form`].
+    pub fn max_rsa_operations_per_form(&self) -> u16 {
+        self.max_rsa_operations_per_form
     }
 
     /// See [`Limits::with_max_plaintext_len`].

@@ -183,7 +183,9 @@ fn parse_context(mut r: Reader<'_>) -> Result<Vec<(&str, &str)>, Error> {
     if count == 0 {
         return Err(Error::Malformed("encryption context count"));
     }
-    let mut pairs = Vec::with_capacity(usize::from(count));
+    // The count is untrusted: a pair takes at least its two 2-byte lengths, so never reserve
+    // more than the bytes left could hold.
+    let mut pairs = Vec::with_capacity(usize::from(count).min(r.remaining() / 4));
     for _ in 0..count {
         let key = utf8(r.vec16(usize::from(u16::MAX), "encryption context key")?)?;
         let value = utf8(r.vec16(usize::from(u16::MAX), "encryption context value")?)?;

@@ -5,8 +5,18 @@ use zeroize::Zeroizing;
 
 /// Plaintext (or other secret bytes). `Debug` and `Display` print `[redacted]`; the memory is
 /// zeroized when the value is dropped. Read it with [`Secret::expose`].
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Secret(Zeroizing<Vec<u8>>);
+
+/// Equality takes a time that depends on the lengths only, never on the contents (a derived
+/// comparison stops at the first differing byte).
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(&self.0, &other.0).is_ok()
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     pub(crate) fn new(bytes: Zeroizing<Vec<u8>>) -> Self {
@@ -63,5 +73,15 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret([redacted])");
         assert_eq!(format!("{s:#?}"), "Secret([redacted])");
         assert_eq!(s.expose(), b"4111111111111111");
+    }
+
+    #[test]
+    fn equality_compares_contents() {
+        let s = |b: &[u8]| Secret::from_vec(b.to_vec());
+        assert_eq!(s(b"4111"), s(b"4111"));
+        assert_eq!(s(b""), Secret::default());
+        assert_ne!(s(b"4111"), s(b"4112"));
+        assert_ne!(s(b"4111"), s(b"411"));
+        assert_ne!(s(b""), s(b"\0"));
     }
 }

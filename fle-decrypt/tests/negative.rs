@@ -216,6 +216,13 @@ fn edk_count_over_the_cap_is_a_limit() {
     let msg = encryptor().encrypt(b"v").unwrap();
     assert_eq!(with_edk_copies(&msg, 1), msg);
     let default_cap = Limits::default().max_encrypted_data_keys();
+    // CloudFront writes one EDK; a producer wrapping for the old and the new key during a
+    // rotation writes two. Anything more only multiplies RSA work.
+    assert_eq!(default_cap, 2);
+    assert_eq!(
+        keyring.decrypt(&with_edk_copies(&msg, 3)).unwrap_err(),
+        Error::LimitExceeded("number of encrypted data keys")
+    );
     assert_eq!(
         keyring
             .decrypt(&with_edk_copies(&msg, default_cap + 1))
@@ -337,5 +344,77 @@ fn crypto_errors_say_nothing_more() {
     assert_eq!(
         Error::NoMatchingKey.to_string(),
         "no encrypted data key matches a key in the keyring"
+    );
+}
+
+/// A form of `fields` encrypted fields `card_0..`, each a message with `edks` copies of its EDK.
+fn form_of(fields: usize, edks: u16) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut body = Vec::new();
+    for i in 0..fields {
+        let msg = with_edk_copies(&encryptor().encrypt(b"4111").unwrap(), edks);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(msg);
+        if i > 0 {
+            body.push(b'&');
+        }
+        body.extend_from_slice(format!("card_{i}=").as_bytes());
+        body.extend_from_slice(b64.replace('+', "%2B").replace('/', "%2F").as_bytes());
+    }
+    body
+}
+
+#[test]
+fn rsa_operations_per_form_are_capped_before_any_is_done() {
+    use fle_decrypt::form::{decrypt_form, FieldPatterns};
+    let patterns = FieldPatterns::parse("card_*").unwrap();
+    let strict = || keyring().with_limits(Limits::default().with_max_rsa_operations_per_form(2));
+    assert_eq!(Limits::default().max_rsa_operations_per_form(), 32);
+    let rsa_cap = Error::LimitExceeded("number of RSA operations in a form");
+
+    // Within the cap every field decrypts.
+    let body = form_of(2, 1);
+    let form = decrypt_form(&strict(), &body, &patterns).unwrap();
+    assert_eq!(form.decrypted().count(), 2);
+    // One field too many.
+    assert_eq!(
+        decrypt_form(&strict(), &form_of(3, 1), &patterns).unwrap_err(),
+        rsa_cap
+    );
+    // One field whose message carries two EDKs for the key counts twice. It would fail its
+    // header tag (the copies were added after encryption), but the cap refuses it first.
+    assert_eq!(
+        decrypt_form(&strict(), &form_of(2, 2), &patterns).unwrap_err(),
+        rsa_cap
+    );
+    assert_eq!(
+        decrypt_form(&strict(), &form_of(1, 2), &patterns)
+            .unwrap_err()
+            .root(),
+        &Error::DecryptionFailed
+    );
+    // An EDK for another key costs nothing: it is never unwrapped.
+    let other = {
+        let mut k =
+            Keyring::new().with_limits(Limits::default().with_max_rsa_operations_per_form(0));
+        k.add(
+            PROVIDER,
+            "another-name",
+            PrivateKey::from_der(&key_pair().0).unwrap(),
+            Padding::OaepSha256,
+        )
+        .unwrap();
+        k
+    };
+    assert_eq!(
+        decrypt_form(&other, &form_of(3, 1), &patterns)
+            .unwrap_err()
+            .root(),
+        &Error::NoMatchingKey
+    );
+    // With the defaults, 17 fields of two EDKs each (34 RSA operations) are refused although
+    // the 32-field cap would let 17 fields through.
+    assert_eq!(
+        decrypt_form(&keyring(), &form_of(17, 2), &patterns).unwrap_err(),
+        rsa_cap
     );
 }

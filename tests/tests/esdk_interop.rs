@@ -10,7 +10,7 @@
 )]
 
 use base64::Engine as _;
-use fle_decrypt::{Keyring, Padding, PrivateKey, Suite};
+use fle_decrypt::{Error, Keyring, Limits, Padding, PrivateKey, Suite};
 use fle_tests::*;
 use serde_json::{json, Value};
 use std::process::Command;
@@ -121,9 +121,16 @@ fn several_edks_with_ours_last_and_extra_context() {
         assert_eq!(names.as_array().unwrap().len(), 3);
         assert_ne!(names[0], KEY_NAME, "our EDK must not be the first one");
     }
-    let keyring = keyring(&private);
+    // Three EDKs is more than CloudFront (one) and a rotation (two) need: the default limit
+    // refuses such a message, a keyring configured for this producer reads it.
+    let keyring = keyring(&private).with_limits(Limits::default().with_max_encrypted_data_keys(3));
     for msg in answer["messages_b64"].as_array().unwrap() {
-        let out = keyring.decrypt(&unb64(msg.as_str().unwrap())).unwrap();
+        let msg = unb64(msg.as_str().unwrap());
+        assert_eq!(
+            self::keyring(&private).decrypt(&msg).unwrap_err(),
+            Error::LimitExceeded("number of encrypted data keys")
+        );
+        let out = keyring.decrypt(&msg).unwrap();
         assert_eq!(out.plaintext().expose(), b"secret");
         assert_eq!(out.key_name(), KEY_NAME);
         let ctx = out.encryption_context();
