@@ -17,8 +17,20 @@ const SIGNER_HEADERS: [&str; 4] = [
     "x-amz-security-token",
 ];
 
-/// The origin custom header carrying the API Gateway API key: signed when present.
+/// The origin custom header carrying the API Gateway API key: signed when present. A viewer's
+/// copy is always dropped: the key is the distribution's to send, never the viewer's, also
+/// when the origin sets none (an API with optional keys would otherwise meter the viewer's).
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+
+/// True for a viewer header the forwarded request must not carry: the signer's own headers
+/// and the API key. Compared ignoring case, so an event with a non-lowercase key cannot keep
+/// a copy beside the one the signer sets.
+fn is_reserved_header(name: &str) -> bool {
+    SIGNER_HEADERS
+        .iter()
+        .chain(std::iter::once(&API_KEY_HEADER))
+        .any(|reserved| name.eq_ignore_ascii_case(reserved))
+}
 
 /// Region and service names go into the credential scope: keep them to what AWS uses.
 const MAX_SCOPE_PART: usize = 64;
@@ -151,7 +163,8 @@ impl Refusal {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestPatch {
     pub querystring: String,
-    /// Viewer copies of the signing headers and headers that repeat an origin custom header.
+    /// Viewer copies of the signing headers and of `x-api-key`, and headers that repeat an
+    /// origin custom header.
     #[serde(rename = "removeHeaders")]
     pub remove_headers: Vec<String>,
     /// `host`, `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token`, `authorization`.
@@ -321,7 +334,7 @@ pub(crate) fn sign_input(
     let remove_headers = request
         .header_names
         .iter()
-        .filter(|name| SIGNER_HEADERS.contains(name) || origin.custom_header_names.contains(name))
+        .filter(|name| is_reserved_header(name) || origin.custom_header_names.contains(name))
         .map(|name| (*name).to_string())
         .collect();
     let mut set = Headers::new();
@@ -483,6 +496,48 @@ mod tests {
         assert!(has_dot_segment("/prod/%2e%2E/admin"));
         assert!(has_dot_segment("/prod/./x"));
         assert!(!has_dot_segment("/prod/..x/.y/a.b"));
+    }
+
+    fn request(method: &str, headers: &str, custom_headers: &str, body: Option<&str>) -> Request {
+        let body = body.map_or(String::new(), |b| format!(r#","body":{b}"#));
+        serde_json::from_str(&format!(
+            r#"{{"method":"{method}","uri":"/pets","querystring":"","headers":{headers}{body},
+              "origin":{{"custom":{{"domainName":"a1.execute-api.eu-west-1.amazonaws.com",
+                "path":"/prod","customHeaders":{custom_headers}}}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    fn sign_with_token(request: &Request) -> Result<RequestPatch, Refusal> {
+        let credentials = Credentials::new("AKIDEXAMPLE", "SECRETKEY", Some("SESSIONTOKEN"));
+        sign_patch(
+            request,
+            &SigningParams {
+                credentials: credentials.as_ref(),
+                region: None,
+                service: "execute-api",
+                time: SigningTime::from_unix(1_767_323_045).unwrap(),
+                payload_sha256: None,
+            },
+        )
+    }
+
+    #[test]
+    fn viewer_api_key_is_dropped_with_or_without_an_origin_key() {
+        let viewer = r#"{"x-api-key":[{"key":"X-Api-Key","value":"viewer-key"}],
+                         "accept":[{"value":"*/*"}]}"#;
+        let origin = r#"{"x-api-key":[{"key":"x-api-key","value":"origin-key"}]}"#;
+        for (custom_headers, signs_key) in [("{}", false), (origin, true)] {
+            let req = request("GET", viewer, custom_headers, None);
+            let patch = sign_with_token(&req).unwrap();
+            assert_eq!(patch.remove_headers, ["x-api-key"], "{custom_headers}");
+            let auth = &patch.set_headers["authorization"][0].value;
+            assert_eq!(auth.contains(";x-api-key,"), signs_key, "{auth}");
+            let mut forwarded = req.clone();
+            patch.apply(&mut forwarded);
+            assert!(!forwarded.headers.contains_key("x-api-key"));
+            assert!(forwarded.headers.contains_key("accept"));
+        }
     }
 
     #[test]
