@@ -32,6 +32,11 @@ fn is_reserved_header(name: &str) -> bool {
         .any(|reserved| name.eq_ignore_ascii_case(reserved))
 }
 
+/// Methods whose requests carry a body. CloudFront passes the body to the function only when
+/// the association has "include body"; without it a POST would be signed as empty while
+/// CloudFront forwards the real body, and API Gateway answers every such request 403.
+const BODY_METHODS: [&str; 3] = ["POST", "PUT", "PATCH"];
+
 /// Region and service names go into the credential scope: keep them to what AWS uses.
 const MAX_SCOPE_PART: usize = 64;
 
@@ -111,6 +116,9 @@ pub enum Refusal {
     MalformedEvent,
     /// No usable region, service or time: not configured and not derivable from the origin (500).
     BadConfig,
+    /// A POST, PUT or PATCH without the event's `body` object: the Lambda@Edge association
+    /// lacks "include body", so the body cannot be hashed (500, a deployment fault).
+    BodyNotIncluded,
 }
 
 impl fmt::Display for Refusal {
@@ -121,6 +129,10 @@ impl fmt::Display for Refusal {
             Self::MissingCredentials => "no aws credentials available",
             Self::MalformedEvent => "not a readable cloudfront origin-request event",
             Self::BadConfig => "invalid signer configuration (region, service or time)",
+            Self::BodyNotIncluded => {
+                "request body not passed to the function: enable \"include body\" on the \
+                 lambda@edge origin-request association"
+            }
         })
     }
 }
@@ -134,9 +146,10 @@ impl Refusal {
         let (status, description) = match self {
             Self::BodyTruncated => ("413", "Payload Too Large"),
             Self::DotSegment => ("400", "Bad Request"),
-            Self::MissingCredentials | Self::MalformedEvent | Self::BadConfig => {
-                ("500", "Internal Server Error")
-            }
+            Self::MissingCredentials
+            | Self::MalformedEvent
+            | Self::BadConfig
+            | Self::BodyNotIncluded => ("500", "Internal Server Error"),
         };
         let mut headers = Headers::new();
         headers.insert(
@@ -296,7 +309,8 @@ pub(crate) fn sign_input(
         });
     }
 
-    let payload_sha256 = payload_sha256(request.body.as_ref(), params.payload_sha256)?;
+    let payload_sha256 =
+        payload_sha256(request.method, request.body.as_ref(), params.payload_sha256)?;
     let credentials = params.credentials.ok_or(Refusal::MissingCredentials)?;
 
     let amz_date = params.time.amz_date();
@@ -418,10 +432,19 @@ fn cached_signing_key(
     })
 }
 
-/// The payload hash: the caller's, or SHA-256 of the decoded `body.data`.
-fn payload_sha256(body: Option<&BodyInput<'_>>, given: Option<&str>) -> Result<String, Refusal> {
+/// The payload hash: the caller's, or SHA-256 of the decoded `body.data`. No body object is
+/// an empty body, except for a method that carries one (see [`BODY_METHODS`]).
+fn payload_sha256(
+    method: &str,
+    body: Option<&BodyInput<'_>>,
+    given: Option<&str>,
+) -> Result<String, Refusal> {
     let Some(body) = body else {
-        return Ok(sigv4::EMPTY_PAYLOAD_SHA256.to_string());
+        return if BODY_METHODS.iter().any(|m| method.eq_ignore_ascii_case(m)) {
+            Err(Refusal::BodyNotIncluded)
+        } else {
+            Ok(sigv4::EMPTY_PAYLOAD_SHA256.to_string())
+        };
     };
     if body.input_truncated {
         return Err(Refusal::BodyTruncated);
@@ -538,6 +561,36 @@ mod tests {
             assert!(!forwarded.headers.contains_key("x-api-key"));
             assert!(forwarded.headers.contains_key("accept"));
         }
+    }
+
+    #[test]
+    fn methods_with_a_body_need_the_body_object() {
+        let empty = r#"{"inputTruncated":false,"encoding":"base64","data":""}"#;
+        for method in ["POST", "PUT", "PATCH", "post"] {
+            let without = request(method, "{}", "{}", None);
+            assert_eq!(
+                sign_with_token(&without),
+                Err(Refusal::BodyNotIncluded),
+                "{method}"
+            );
+            let with = request(method, "{}", "{}", Some(empty));
+            assert!(sign_with_token(&with).is_ok(), "{method}");
+        }
+        for method in ["GET", "HEAD", "OPTIONS", "DELETE"] {
+            let patch = sign_with_token(&request(method, "{}", "{}", None)).unwrap();
+            assert_eq!(
+                patch.set_headers["x-amz-content-sha256"][0].value,
+                sigv4::EMPTY_PAYLOAD_SHA256,
+                "{method}"
+            );
+        }
+        let response = Refusal::BodyNotIncluded.response();
+        assert_eq!(response.status, "500");
+        assert!(
+            response.body.contains("\"include body\""),
+            "{}",
+            response.body
+        );
     }
 
     #[test]
