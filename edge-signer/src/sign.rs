@@ -172,7 +172,8 @@ impl Refusal {
 /// What signing changes in a request: drop `remove_headers`, set `set_headers` (replacing
 /// entries of the same name), replace `querystring`. Everything else stays as CloudFront sent
 /// it. The wasm module returns this instead of the whole request, and the Node handler
-/// applies it exactly as [`RequestPatch::apply`] does.
+/// applies it exactly as [`RequestPatch::apply`] does. `Debug` shows header names only (the
+/// values hold the session token and the signature).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestPatch {
     pub querystring: String,
@@ -220,8 +221,8 @@ pub fn sign_patch(request: &Request, params: &SigningParams<'_>) -> Result<Reque
 }
 
 /// The parts of a request that signing reads, borrowed: from a [`Request`], or from the wasm
-/// entry's lighter parse that skips what signing does not need.
-#[derive(Debug)]
+/// entry's lighter parse that skips what signing does not need. No `Debug`: it borrows the
+/// body and the API key.
 pub(crate) struct SignInput<'a> {
     pub method: &'a str,
     pub uri: &'a str,
@@ -231,14 +232,12 @@ pub(crate) struct SignInput<'a> {
     pub origin: Option<OriginInput<'a>>,
 }
 
-#[derive(Debug)]
 pub(crate) struct BodyInput<'a> {
     pub input_truncated: bool,
     pub encoding: Option<&'a str>,
     pub data: &'a str,
 }
 
-#[derive(Debug)]
 pub(crate) struct OriginInput<'a> {
     pub domain_name: &'a str,
     pub path: &'a str,
@@ -410,7 +409,7 @@ fn cached_signing_key(
     let date = time.date();
     KEY_CACHE.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else {
-            return Zeroizing::new(sigv4::signing_key(secret, time, region, service));
+            return sigv4::signing_key(secret, time, region, service);
         };
         if let Some(hit) = slot.as_ref().filter(|c| {
             c.date == date
@@ -420,7 +419,8 @@ fn cached_signing_key(
         }) {
             return hit.key.clone();
         }
-        let key = Zeroizing::new(sigv4::signing_key(secret, time, region, service));
+        let key = sigv4::signing_key(secret, time, region, service);
+        // Replacing the entry drops the old one, whose secret copy and key wipe themselves.
         *slot = Some(CachedKey {
             secret: Zeroizing::new(secret.to_string()),
             date,
