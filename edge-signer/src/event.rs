@@ -5,8 +5,13 @@
 //! it goes back to CloudFront with everything it came with. The wrappers around it
 //! (`Records`, `cf`) are only read, never returned, so they keep no extras: `flatten` makes
 //! serde buffer the whole subtree once more per level, a cost paid on every request.
+//!
+//! `Debug` never shows a header value (viewer `authorization` and cookies, the session token
+//! and signature the signer adds, the origin's API key), the body data or the `extra` values:
+//! only names, lengths and the fields that steer signing.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -14,8 +19,9 @@ use serde_json::{Map, Value};
 /// Headers as CloudFront writes them: lowercase name → entries in received order.
 pub type Headers = BTreeMap<String, Vec<Header>>;
 
-/// One header entry. CloudFront may omit `key` (the original-case name).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One header entry. CloudFront may omit `key` (the original-case name). `Debug` shows the
+/// name only: the value may be a credential.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -29,6 +35,24 @@ impl Header {
             key: Some(key.to_string()),
             value: value.into(),
         }
+    }
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Header")
+            .field("key", &self.key)
+            .field("value", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+/// The keys of an `extra` map, for `Debug`: their values are whatever CloudFront sent.
+struct ExtraKeys<'a>(&'a Map<String, Value>);
+
+impl fmt::Debug for ExtraKeys<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
     }
 }
 
@@ -54,7 +78,7 @@ pub struct CfRecord {
 }
 
 /// The request CloudFront is about to send to the origin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     pub method: String,
     /// Path relative to the origin path, as CloudFront will send it (percent-encoded).
@@ -70,8 +94,22 @@ pub struct Request {
     pub extra: Map<String, Value>,
 }
 
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("querystring", &self.querystring)
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .field("origin", &self.origin)
+            .field("extra", &ExtraKeys(&self.extra))
+            .finish()
+    }
+}
+
 /// The body, present when the behaviour's association has "include body".
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Body {
     /// True when CloudFront cut the body (over 1 MB): it cannot be signed.
     #[serde(rename = "inputTruncated", default)]
@@ -87,8 +125,23 @@ pub struct Body {
     pub extra: Map<String, Value>,
 }
 
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Body")
+            .field("input_truncated", &self.input_truncated)
+            .field("action", &self.action)
+            .field("encoding", &self.encoding)
+            .field(
+                "data",
+                &format_args!("<redacted, {} bytes>", self.data.len()),
+            )
+            .field("extra", &ExtraKeys(&self.extra))
+            .finish()
+    }
+}
+
 /// The origin of the request: only a custom origin can be signed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Origin {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<CustomOrigin>,
@@ -96,8 +149,17 @@ pub struct Origin {
     pub extra: Map<String, Value>,
 }
 
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Origin")
+            .field("custom", &self.custom)
+            .field("extra", &ExtraKeys(&self.extra))
+            .finish()
+    }
+}
+
 /// A custom origin (API Gateway, a function URL).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomOrigin {
     #[serde(rename = "domainName")]
     pub domain_name: String,
@@ -109,6 +171,17 @@ pub struct CustomOrigin {
     pub custom_headers: Headers,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for CustomOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomOrigin")
+            .field("domain_name", &self.domain_name)
+            .field("path", &self.path)
+            .field("custom_headers", &self.custom_headers)
+            .field("extra", &ExtraKeys(&self.extra))
+            .finish()
+    }
 }
 
 /// A response object: returned instead of the request, CloudFront answers the viewer with it.

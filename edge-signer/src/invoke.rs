@@ -36,6 +36,16 @@ fn sign_lite(event: &lite::Event<'_>, params: &SigningParams<'_>) -> Result<Requ
     }
 }
 
+/// Signs an origin-request event given as JSON the way the wasm entry reads it (lite parse).
+pub(crate) fn sign_event_json(
+    event: &[u8],
+    params: &SigningParams<'_>,
+) -> Result<RequestPatch, Refusal> {
+    let event: lite::Event<'_> =
+        serde_json::from_slice(event).map_err(|_| Refusal::MalformedEvent)?;
+    sign_lite(&event, params)
+}
+
 /// `{"signed": bool, "refusal": "…"?, "result": <request or response object>}`; `result` is
 /// what the Lambda@Edge handler returns to CloudFront.
 pub fn outcome_json(outcome: &Result<Request, Refusal>) -> Value {

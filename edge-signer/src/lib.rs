@@ -28,6 +28,8 @@
 //! ```
 
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 mod invoke;
 mod sign;
 pub mod sigv4;

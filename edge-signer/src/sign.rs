@@ -17,8 +17,25 @@ const SIGNER_HEADERS: [&str; 4] = [
     "x-amz-security-token",
 ];
 
-/// The origin custom header carrying the API Gateway API key: signed when present.
+/// The origin custom header carrying the API Gateway API key: signed when present. A viewer's
+/// copy is always dropped: the key is the distribution's to send, never the viewer's, also
+/// when the origin sets none (an API with optional keys would otherwise meter the viewer's).
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+
+/// True for a viewer header the forwarded request must not carry: the signer's own headers
+/// and the API key. Compared ignoring case, so an event with a non-lowercase key cannot keep
+/// a copy beside the one the signer sets.
+fn is_reserved_header(name: &str) -> bool {
+    SIGNER_HEADERS
+        .iter()
+        .chain(std::iter::once(&API_KEY_HEADER))
+        .any(|reserved| name.eq_ignore_ascii_case(reserved))
+}
+
+/// Methods whose requests carry a body. CloudFront passes the body to the function only when
+/// the association has "include body"; without it a POST would be signed as empty while
+/// CloudFront forwards the real body, and API Gateway answers every such request 403.
+const BODY_METHODS: [&str; 3] = ["POST", "PUT", "PATCH"];
 
 /// Region and service names go into the credential scope: keep them to what AWS uses.
 const MAX_SCOPE_PART: usize = 64;
@@ -99,6 +116,9 @@ pub enum Refusal {
     MalformedEvent,
     /// No usable region, service or time: not configured and not derivable from the origin (500).
     BadConfig,
+    /// A POST, PUT or PATCH without the event's `body` object: the Lambda@Edge association
+    /// lacks "include body", so the body cannot be hashed (500, a deployment fault).
+    BodyNotIncluded,
 }
 
 impl fmt::Display for Refusal {
@@ -109,6 +129,10 @@ impl fmt::Display for Refusal {
             Self::MissingCredentials => "no aws credentials available",
             Self::MalformedEvent => "not a readable cloudfront origin-request event",
             Self::BadConfig => "invalid signer configuration (region, service or time)",
+            Self::BodyNotIncluded => {
+                "request body not passed to the function: enable \"include body\" on the \
+                 lambda@edge origin-request association"
+            }
         })
     }
 }
@@ -122,9 +146,10 @@ impl Refusal {
         let (status, description) = match self {
             Self::BodyTruncated => ("413", "Payload Too Large"),
             Self::DotSegment => ("400", "Bad Request"),
-            Self::MissingCredentials | Self::MalformedEvent | Self::BadConfig => {
-                ("500", "Internal Server Error")
-            }
+            Self::MissingCredentials
+            | Self::MalformedEvent
+            | Self::BadConfig
+            | Self::BodyNotIncluded => ("500", "Internal Server Error"),
         };
         let mut headers = Headers::new();
         headers.insert(
@@ -147,11 +172,13 @@ impl Refusal {
 /// What signing changes in a request: drop `remove_headers`, set `set_headers` (replacing
 /// entries of the same name), replace `querystring`. Everything else stays as CloudFront sent
 /// it. The wasm module returns this instead of the whole request, and the Node handler
-/// applies it exactly as [`RequestPatch::apply`] does.
+/// applies it exactly as [`RequestPatch::apply`] does. `Debug` shows header names only (the
+/// values hold the session token and the signature).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestPatch {
     pub querystring: String,
-    /// Viewer copies of the signing headers and headers that repeat an origin custom header.
+    /// Viewer copies of the signing headers and of `x-api-key`, and headers that repeat an
+    /// origin custom header.
     #[serde(rename = "removeHeaders")]
     pub remove_headers: Vec<String>,
     /// `host`, `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token`, `authorization`.
@@ -194,8 +221,8 @@ pub fn sign_patch(request: &Request, params: &SigningParams<'_>) -> Result<Reque
 }
 
 /// The parts of a request that signing reads, borrowed: from a [`Request`], or from the wasm
-/// entry's lighter parse that skips what signing does not need.
-#[derive(Debug)]
+/// entry's lighter parse that skips what signing does not need. No `Debug`: it borrows the
+/// body and the API key.
 pub(crate) struct SignInput<'a> {
     pub method: &'a str,
     pub uri: &'a str,
@@ -205,14 +232,12 @@ pub(crate) struct SignInput<'a> {
     pub origin: Option<OriginInput<'a>>,
 }
 
-#[derive(Debug)]
 pub(crate) struct BodyInput<'a> {
     pub input_truncated: bool,
     pub encoding: Option<&'a str>,
     pub data: &'a str,
 }
 
-#[derive(Debug)]
 pub(crate) struct OriginInput<'a> {
     pub domain_name: &'a str,
     pub path: &'a str,
@@ -283,7 +308,8 @@ pub(crate) fn sign_input(
         });
     }
 
-    let payload_sha256 = payload_sha256(request.body.as_ref(), params.payload_sha256)?;
+    let payload_sha256 =
+        payload_sha256(request.method, request.body.as_ref(), params.payload_sha256)?;
     let credentials = params.credentials.ok_or(Refusal::MissingCredentials)?;
 
     let amz_date = params.time.amz_date();
@@ -321,7 +347,7 @@ pub(crate) fn sign_input(
     let remove_headers = request
         .header_names
         .iter()
-        .filter(|name| SIGNER_HEADERS.contains(name) || origin.custom_header_names.contains(name))
+        .filter(|name| is_reserved_header(name) || origin.custom_header_names.contains(name))
         .map(|name| (*name).to_string())
         .collect();
     let mut set = Headers::new();
@@ -383,7 +409,7 @@ fn cached_signing_key(
     let date = time.date();
     KEY_CACHE.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else {
-            return Zeroizing::new(sigv4::signing_key(secret, time, region, service));
+            return sigv4::signing_key(secret, time, region, service);
         };
         if let Some(hit) = slot.as_ref().filter(|c| {
             c.date == date
@@ -393,7 +419,8 @@ fn cached_signing_key(
         }) {
             return hit.key.clone();
         }
-        let key = Zeroizing::new(sigv4::signing_key(secret, time, region, service));
+        let key = sigv4::signing_key(secret, time, region, service);
+        // Replacing the entry drops the old one, whose secret copy and key wipe themselves.
         *slot = Some(CachedKey {
             secret: Zeroizing::new(secret.to_string()),
             date,
@@ -405,10 +432,19 @@ fn cached_signing_key(
     })
 }
 
-/// The payload hash: the caller's, or SHA-256 of the decoded `body.data`.
-fn payload_sha256(body: Option<&BodyInput<'_>>, given: Option<&str>) -> Result<String, Refusal> {
+/// The payload hash: the caller's, or SHA-256 of the decoded `body.data`. No body object is
+/// an empty body, except for a method that carries one (see [`BODY_METHODS`]).
+fn payload_sha256(
+    method: &str,
+    body: Option<&BodyInput<'_>>,
+    given: Option<&str>,
+) -> Result<String, Refusal> {
     let Some(body) = body else {
-        return Ok(sigv4::EMPTY_PAYLOAD_SHA256.to_string());
+        return if BODY_METHODS.iter().any(|m| method.eq_ignore_ascii_case(m)) {
+            Err(Refusal::BodyNotIncluded)
+        } else {
+            Ok(sigv4::EMPTY_PAYLOAD_SHA256.to_string())
+        };
     };
     if body.input_truncated {
         return Err(Refusal::BodyTruncated);
@@ -483,6 +519,78 @@ mod tests {
         assert!(has_dot_segment("/prod/%2e%2E/admin"));
         assert!(has_dot_segment("/prod/./x"));
         assert!(!has_dot_segment("/prod/..x/.y/a.b"));
+    }
+
+    fn request(method: &str, headers: &str, custom_headers: &str, body: Option<&str>) -> Request {
+        let body = body.map_or(String::new(), |b| format!(r#","body":{b}"#));
+        serde_json::from_str(&format!(
+            r#"{{"method":"{method}","uri":"/pets","querystring":"","headers":{headers}{body},
+              "origin":{{"custom":{{"domainName":"a1.execute-api.eu-west-1.amazonaws.com",
+                "path":"/prod","customHeaders":{custom_headers}}}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    fn sign_with_token(request: &Request) -> Result<RequestPatch, Refusal> {
+        let credentials = Credentials::new("AKIDEXAMPLE", "SECRETKEY", Some("SESSIONTOKEN"));
+        sign_patch(
+            request,
+            &SigningParams {
+                credentials: credentials.as_ref(),
+                region: None,
+                service: "execute-api",
+                time: SigningTime::from_unix(1_767_323_045).unwrap(),
+                payload_sha256: None,
+            },
+        )
+    }
+
+    #[test]
+    fn viewer_api_key_is_dropped_with_or_without_an_origin_key() {
+        let viewer = r#"{"x-api-key":[{"key":"X-Api-Key","value":"viewer-key"}],
+                         "accept":[{"value":"*/*"}]}"#;
+        let origin = r#"{"x-api-key":[{"key":"x-api-key","value":"origin-key"}]}"#;
+        for (custom_headers, signs_key) in [("{}", false), (origin, true)] {
+            let req = request("GET", viewer, custom_headers, None);
+            let patch = sign_with_token(&req).unwrap();
+            assert_eq!(patch.remove_headers, ["x-api-key"], "{custom_headers}");
+            let auth = &patch.set_headers["authorization"][0].value;
+            assert_eq!(auth.contains(";x-api-key,"), signs_key, "{auth}");
+            let mut forwarded = req.clone();
+            patch.apply(&mut forwarded);
+            assert!(!forwarded.headers.contains_key("x-api-key"));
+            assert!(forwarded.headers.contains_key("accept"));
+        }
+    }
+
+    #[test]
+    fn methods_with_a_body_need_the_body_object() {
+        let empty = r#"{"inputTruncated":false,"encoding":"base64","data":""}"#;
+        for method in ["POST", "PUT", "PATCH", "post"] {
+            let without = request(method, "{}", "{}", None);
+            assert_eq!(
+                sign_with_token(&without),
+                Err(Refusal::BodyNotIncluded),
+                "{method}"
+            );
+            let with = request(method, "{}", "{}", Some(empty));
+            assert!(sign_with_token(&with).is_ok(), "{method}");
+        }
+        for method in ["GET", "HEAD", "OPTIONS", "DELETE"] {
+            let patch = sign_with_token(&request(method, "{}", "{}", None)).unwrap();
+            assert_eq!(
+                patch.set_headers["x-amz-content-sha256"][0].value,
+                sigv4::EMPTY_PAYLOAD_SHA256,
+                "{method}"
+            );
+        }
+        let response = Refusal::BodyNotIncluded.response();
+        assert_eq!(response.status, "500");
+        assert!(
+            response.body.contains("\"include body\""),
+            "{}",
+            response.body
+        );
     }
 
     #[test]

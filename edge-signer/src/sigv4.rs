@@ -3,8 +3,11 @@
 //! Pure functions over strings and bytes. No clock, no environment, no I/O: the caller passes
 //! the time and the credentials. Each stage is public so tests can check it separately.
 
+use std::fmt;
+
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::time::SigningTime;
 
@@ -18,7 +21,8 @@ pub const EMPTY_PAYLOAD_SHA256: &str =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// What the canonical request is computed from. Header names may be in any case; values raw.
-#[derive(Debug, Clone)]
+/// `Debug` shows header names only (values include the session token and the API key).
+#[derive(Clone)]
 pub struct CanonicalInput<'a> {
     pub method: &'a str,
     /// The path exactly as sent on the wire (already percent-encoded where needed).
@@ -33,11 +37,41 @@ pub struct CanonicalInput<'a> {
     pub normalize_path: bool,
 }
 
-/// A canonical request and the `SignedHeaders` list that goes with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl fmt::Debug for CanonicalInput<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CanonicalInput")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("payload_sha256", &self.payload_sha256)
+            .field("normalize_path", &self.normalize_path)
+            .finish()
+    }
+}
+
+/// A canonical request and the `SignedHeaders` list that goes with it. `Debug` leaves out the
+/// text, which holds the signed header values (session token, API key): print `text` itself
+/// when it is safe to.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CanonicalRequest {
     pub text: String,
     pub signed_headers: String,
+}
+
+impl fmt::Debug for CanonicalRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CanonicalRequest")
+            .field(
+                "text",
+                &format_args!("<redacted, {} bytes>", self.text.len()),
+            )
+            .field("signed_headers", &self.signed_headers)
+            .finish()
+    }
 }
 
 /// Builds the canonical request (SigV4 step 1).
@@ -72,21 +106,24 @@ pub fn string_to_sign(time: SigningTime, scope: &str, canonical_request: &str) -
     )
 }
 
-/// Derives the signing key (SigV4 step 3). The caller should drop it soon after use.
+/// Derives the signing key (SigV4 step 3). Every stage is as good as the secret key for a
+/// day, so each one, and the key returned, is wiped when dropped.
 pub fn signing_key(
     secret_access_key: &str,
     time: SigningTime,
     region: &str,
     service: &str,
-) -> [u8; 32] {
-    let mut first = Vec::with_capacity(secret_access_key.len().saturating_add(4));
+) -> Zeroizing<[u8; 32]> {
+    // Sized once so pushing never reallocates and leaves an unwiped copy of the secret behind.
+    let mut first = Zeroizing::new(Vec::with_capacity(
+        secret_access_key.len().saturating_add(4),
+    ));
     first.extend_from_slice(b"AWS4");
     first.extend_from_slice(secret_access_key.as_bytes());
-    let k_date = hmac(&first, time.date().as_bytes());
-    zeroize::Zeroize::zeroize(&mut first);
-    let k_region = hmac(&k_date, region.as_bytes());
-    let k_service = hmac(&k_region, service.as_bytes());
-    hmac(&k_service, b"aws4_request")
+    let k_date = Zeroizing::new(hmac(&first, time.date().as_bytes()));
+    let k_region = Zeroizing::new(hmac(&*k_date, region.as_bytes()));
+    let k_service = Zeroizing::new(hmac(&*k_region, service.as_bytes()));
+    Zeroizing::new(hmac(&*k_service, b"aws4_request"))
 }
 
 /// Signs the string to sign with the derived key (SigV4 step 4): lowercase hex.

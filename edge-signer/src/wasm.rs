@@ -19,14 +19,17 @@ pub extern "C" fn alloc(len: usize) -> *mut u8 {
     ptr
 }
 
-/// Frees a buffer from `alloc` or `sign`.
+/// Frees (and zeroes) a buffer from `alloc` or `sign`: `sign`'s answer holds the session
+/// token and a valid signature, which must not linger in the module's memory.
 ///
 /// # Safety
 /// `ptr`/`len` must come from `alloc` or `sign` and not be freed before.
 #[no_mangle]
 pub unsafe extern "C" fn dealloc(ptr: *mut u8, len: usize) {
     // SAFETY: the caller returns a boxed slice of exactly `len` bytes that we leaked.
-    drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, len)) });
+    drop(zeroize::Zeroizing::new(unsafe {
+        Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, len))
+    }));
 }
 
 /// Signs one invocation (see [`crate::invoke_json`]) held in the first `len` bytes of a buffer

@@ -150,11 +150,13 @@ fn every_case_signs_or_refuses_as_expected() {
                 .is_some()
             {
                 want.push("x-api-key");
-                assert!(
-                    req["headers"].get("x-api-key").is_none(),
-                    "{name}: duplicates an origin custom header"
-                );
             }
+            // The API key is the distribution's (CloudFront adds the origin custom header
+            // after the function), never the viewer's, with or without one configured.
+            assert!(
+                req["headers"].get("x-api-key").is_none(),
+                "{name}: a viewer's x-api-key is forwarded"
+            );
             assert_eq!(signed_headers, want.join(";"), "{name}");
             assert_eq!(
                 req["headers"]["x-amz-date"][0]["value"],
@@ -170,6 +172,12 @@ fn every_case_signs_or_refuses_as_expected() {
         } else {
             assert_eq!(out["signed"], json!(false), "{name}: {out}");
             assert_eq!(out["result"]["status"], json!(expect), "{name}: {out}");
+            if let Some(class) = case.get("refusal").and_then(Value::as_str) {
+                let refusal = out["refusal"].as_str().unwrap();
+                assert!(refusal.contains(class), "{name}: refusal {refusal:?}");
+                let body = out["result"]["body"].as_str().unwrap();
+                assert!(body.contains(class), "{name}: response body {body:?}");
+            }
             assert!(!text.contains(token), "{name}: session token in refusal");
             assert!(!text.contains("AKIDEXAMPLE"), "{name}: key id in refusal");
         }
@@ -305,9 +313,12 @@ proptest::proptest! {
 
     /// The wasm entry (lite parse, patch) and the native path (typed parse, whole request)
     /// sign requests the same way: random paths, queries, bodies, headers and API keys that
-    /// are all signable.
+    /// are all signable, with or without the body object (refused alike for a method that
+    /// carries a body).
     #[test]
     fn wasm_entry_and_native_path_agree(
+        method in proptest::sample::select(&["GET", "HEAD", "OPTIONS", "DELETE", "POST", "PUT", "PATCH"][..]),
+        with_body in proptest::bool::ANY,
         uri in "/[a-zA-Z0-9%/_~.+-]{0,30}", query in "[a-zA-Z0-9%=&+,;*\\[\\]~ -]{0,40}",
         body in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
         header in "[a-z-]{1,12}", value in "\\PC{0,20}", api_key in "[A-Za-z0-9]{20,40}",
@@ -320,6 +331,10 @@ proptest::proptest! {
         req["querystring"] = json!(query);
         req["body"]["data"] = json!(base64::engine::general_purpose::STANDARD.encode(&body));
         req["headers"][&header] = json!([{ "key": header, "value": value }]);
+        req["method"] = json!(method);
+        if !with_body {
+            req.as_object_mut().unwrap().remove("body");
+        }
         req["origin"]["custom"]["customHeaders"]["x-api-key"][0]["value"] = json!(api_key);
         if let Some(t) = token {
             inv["credentials"]["sessionToken"] = json!(t);
@@ -327,7 +342,11 @@ proptest::proptest! {
         let raw: Value = serde_json::from_slice(&invoke_json(&serde_json::to_vec(&inv).unwrap())).unwrap();
         let out = with_patch_applied(&inv["event"], raw);
         let dots = uri.split('/').any(|s| s == "." || s == ".." || s.eq_ignore_ascii_case("%2e") || s.eq_ignore_ascii_case("%2e%2e") || s.eq_ignore_ascii_case(".%2e") || s.eq_ignore_ascii_case("%2e."));
-        proptest::prop_assert_eq!(out["signed"] == json!(true), !dots, "{}", out);
+        let needs_body = ["POST", "PUT", "PATCH"].contains(&method);
+        proptest::prop_assert_eq!(out["signed"] == json!(true), !dots && (with_body || !needs_body), "{}", out);
+        if !dots && !with_body && needs_body {
+            proptest::prop_assert!(out["refusal"].as_str().unwrap().contains("include body"));
+        }
         proptest::prop_assert_eq!(&typed(&inv), &out);
     }
 }

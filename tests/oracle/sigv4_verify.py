@@ -72,6 +72,8 @@ def check_signed(item, fail):
     for name in origin.get("customHeaders", {}):
         if name in headers:
             fail(f"{name} repeats an origin custom header")
+    if "x-api-key" in headers:
+        fail("the viewer's x-api-key is forwarded (the key is the origin custom header's only)")
 
     auth = headers.get("authorization", [""])
     m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
