@@ -18,7 +18,7 @@ const SIGNER_HEADERS: [&str; 4] = [
 ];
 
 /// The origin custom header carrying the API Gateway API key: signed when present.
-pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// Region and service names go into the credential scope: keep them to what AWS uses.
 const MAX_SCOPE_PART: usize = 64;

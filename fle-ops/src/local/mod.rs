@@ -8,20 +8,25 @@
 //!   private/<provider>.json     mode 0600: the provider's keyring (docs/keystore.md)
 //!   locks/rotate-<profile>.lock held by a running `fle keys rotate`
 //! ```
-//! It enforces CloudFront's rules (see [`super::rules`]) and the same ETag / IfMatch contract:
+//! It enforces CloudFront's rules (see [`crate::rules`]) and the same ETag / IfMatch contract:
 //! every change gets a new ETag and an update or delete must name the current one.
+
+pub mod fs;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::lock::{write_atomic, FileLock};
-use super::model::{
-    Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey,
+use self::fs::{write_atomic, FileLock};
+use crate::backend::{Backend, RotationGuard, StatusChange};
+use crate::error::{StoreError, StoreResult};
+use crate::ledger::KeyringEdits as _;
+use crate::model::{
+    Attachment, Config, ConfigBody, KeyEntry, KeyringDocument, Profile, ProfileConfig, PublicKey,
     PublicKeyConfig,
 };
-use super::{rules, Backend, RotationGuard, StatusChange, StoreError, StoreResult};
+use crate::rules;
 
 const STATE_FORMAT: u32 = 1;
 
@@ -148,30 +153,38 @@ impl LocalStore {
         Ok(out)
     }
 
-    fn read_keyring(&self, provider_id: &str) -> StoreResult<Keyring> {
+    fn read_keyring(&self, provider_id: &str) -> StoreResult<KeyringDocument> {
         let path = self.keyring_path(provider_id)?;
-        let ring: Keyring = self
-            .read_json(&path)?
-            .unwrap_or_else(|| Keyring::empty(provider_id));
-        if ring.provider_id != provider_id {
-            return Err(StoreError::Corrupt {
-                path: path.display().to_string(),
-                detail: "provider id does not match the file name".into(),
-            });
-        }
-        Ok(ring)
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => zeroize::Zeroizing::new(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(KeyringDocument::empty(provider_id))
+            }
+            Err(e) => return Err(self.io(&path)(e)),
+        };
+        KeyringDocument::parse_for(&bytes, provider_id).map_err(|e| StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    fn write_keyring(&self, ring: &KeyringDocument) -> StoreResult<()> {
+        let path = self.keyring_path(&ring.provider_id)?;
+        let mut bytes = ring.to_json_pretty();
+        bytes.push(b'\n');
+        write_atomic(&path, &bytes, 0o600).map_err(self.io(&path))
     }
 
     fn change_keyring(
         &self,
         provider_id: &str,
-        f: impl FnOnce(&State, &mut Keyring) -> StoreResult<()>,
+        f: impl FnOnce(&State, &mut KeyringDocument) -> StoreResult<()>,
     ) -> StoreResult<()> {
         let _lock = self.lock()?;
         let state = self.read_state()?;
         let mut ring = self.read_keyring(provider_id)?;
         f(&state, &mut ring)?;
-        self.write_json(&self.keyring_path(provider_id)?, &ring, 0o600)
+        self.write_keyring(&ring)
     }
 }
 
@@ -616,7 +629,7 @@ impl Backend for LocalStore {
         Ok(out)
     }
 
-    fn load_keyring(&self, provider_id: &str) -> StoreResult<Keyring> {
+    fn load_keyring(&self, provider_id: &str) -> StoreResult<KeyringDocument> {
         self.read_keyring(provider_id)
     }
 
@@ -662,7 +675,7 @@ impl Backend for LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keystore::model::{EncryptionEntity, KeyStatus, Secret};
+    use crate::model::{EncryptionEntity, KeyStatus, PrivateKeyPem};
 
     fn store() -> (tempfile::TempDir, LocalStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -702,9 +715,9 @@ mod tests {
             caller_reference: reference.into(),
             comment: String::new(),
             query_arg_profile_config: Default::default(),
-            content_type_profile_config: crate::keystore::model::ContentTypeProfileConfig {
+            content_type_profile_config: crate::model::ContentTypeProfileConfig {
                 forward_when_content_type_is_unknown: false,
-                content_type_profiles: vec![crate::keystore::model::ContentTypeProfile {
+                content_type_profiles: vec![crate::model::ContentTypeProfile {
                     format: "URLEncoded".into(),
                     profile_id: Some(profile_id.into()),
                     content_type: "application/x-www-form-urlencoded".into(),
@@ -828,9 +841,11 @@ mod tests {
                 .permissions(),
         );
         assert_eq!(mode & 0o777, 0o600);
-        assert!(
-            !format!("{:?}", Secret::new("-----BEGIN PRIVATE KEY-----".into())).contains("BEGIN")
-        );
+        assert!(!format!(
+            "{:?}",
+            PrivateKeyPem::new("-----BEGIN PRIVATE KEY-----".into())
+        )
+        .contains("BEGIN"));
     }
 
     #[test]
