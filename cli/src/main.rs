@@ -1,14 +1,10 @@
 //! `fle`: CloudFront field-level encryption keys, profiles, rotation, decryption and edge signing.
 //!
-//! `main` only wires: each noun lives in `cmd/<noun>.rs`.
+//! `main` only wires: each noun lives in `cmd/<noun>.rs`, over the `fle-ops` library.
 
-mod aws;
-mod backend;
 mod cmd;
 mod exit;
 mod input;
-mod keygen;
-mod keystore;
 mod output;
 
 use clap::{Parser, Subcommand};

@@ -59,6 +59,11 @@ impl Aws {
     }
 
     fn with_store(store: &'static str) -> Self {
+        Self::with_options(store, 100)
+    }
+
+    /// `page_size`: the most items the double puts in one list page.
+    fn with_options(store: &'static str, page_size: usize) -> Self {
         let moto = env("FLE_TEST_MOTO_URL");
         let python = env("FLE_TEST_PYTHON");
         let script = concat!(
@@ -67,6 +72,7 @@ impl Aws {
         );
         let mut double = Command::new(&python)
             .args([script, "--upstream", &moto, "--port", "0"])
+            .args(["--page-size", &page_size.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -212,19 +218,10 @@ impl Aws {
     }
 
     fn decryptor(&self, provider: &str) -> fle_decrypt::Keyring {
-        let mut ring = fle_decrypt::Keyring::new();
-        for k in self.secret(provider).0["keys"].as_array().unwrap() {
-            let key =
-                fle_decrypt::PrivateKey::from_pem(k["privateKeyPem"].as_str().unwrap().as_bytes())
-                    .unwrap();
-            ring.add(
-                provider,
-                k["keyName"].as_str().unwrap(),
-                key,
-                fle_decrypt::Padding::OaepSha256,
-            )
-            .unwrap();
-        }
+        let text = serde_json::to_vec(&self.secret(provider).0).unwrap();
+        let doc = fle_decrypt::document::KeyringDocument::parse_for(&text, provider).unwrap();
+        let (ring, broken) = fle_decrypt::Keyring::from_document(&doc);
+        assert!(broken.is_empty(), "{broken:?}");
         ring
     }
 
@@ -711,4 +708,88 @@ fn aws_concurrent_writers_lose_no_key_secrets_manager() {
 #[test]
 fn aws_concurrent_writers_lose_no_key_ssm() {
     concurrent_generates("ssm");
+}
+
+/// CloudFront pages its lists (profiles, configurations, distributions): an account with more
+/// than one page of distributions once got a wrong "nothing is attached", and profiles or
+/// configurations past the first page were invisible. The double here pages one item at a time.
+#[test]
+fn listings_read_every_page() {
+    let aws = Aws::with_options("secrets-manager", 1);
+    let (_, k1, first) = aws.with_profile();
+    let mut profiles = vec![first];
+    for i in 1..3 {
+        let p = aws.name(&format!("p{i}"));
+        aws.ok(&[
+            "profiles",
+            "create",
+            "--name",
+            &p,
+            "--key",
+            &k1,
+            "--field",
+            &format!("f{i}"),
+        ]);
+        profiles.push(p);
+    }
+    let listed = aws.ok(&["profiles", "list"]);
+    let mut names: Vec<String> = listed["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    profiles.sort();
+    assert_eq!(names, profiles, "{listed}");
+
+    let configs: Vec<String> = profiles
+        .iter()
+        .map(|p| {
+            aws.ok(&["configs", "create", "--profile", p])["config"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let listed = aws.ok(&["configs", "list"]);
+    assert_eq!(listed["configs"].as_array().unwrap().len(), 3, "{listed}");
+
+    // Two new distributions (moto holds others too): the attached one is never on page one.
+    let make = |n: &str| {
+        aws.py(
+            "d = c('cloudfront').create_distribution(DistributionConfig={'CallerReference': sys.argv[2], 'Comment': '', 'Enabled': True,\n\
+             'Origins': {'Quantity': 1, 'Items': [{'Id': 'o', 'DomainName': 'example.com', 'CustomOriginConfig': {'HTTPPort': 80, 'HTTPSPort': 443, 'OriginProtocolPolicy': 'https-only'}}]},\n\
+             'DefaultCacheBehavior': {'TargetOriginId': 'o', 'ViewerProtocolPolicy': 'https-only', 'MinTTL': 0, 'ForwardedValues': {'QueryString': False, 'Cookies': {'Forward': 'none'}}}})\n\
+             print(d['Distribution']['Id'])",
+            &[&format!("{}-{n}", aws.tag)],
+        )
+        .trim()
+        .to_owned()
+    };
+    let _unattached = make("a");
+    let dist = make("b");
+    let cid = &configs[2];
+    aws.ok(&["configs", "attach", cid, "--distribution", &dist]);
+    let shown = aws.ok(&["configs", "show", cid]);
+    let attached = shown["attachedTo"].as_array().unwrap();
+    assert!(
+        attached
+            .iter()
+            .any(|a| a["distributionId"] == dist.as_str()),
+        "{shown}"
+    );
+    let listed = aws.ok(&["configs", "list"]);
+    let entry = listed["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == cid.as_str())
+        .unwrap();
+    assert_eq!(
+        entry["attachedTo"][0]["distributionId"],
+        dist.as_str(),
+        "{listed}"
+    );
+    aws.ok(&["configs", "attach", "--detach", "--distribution", &dist]);
 }

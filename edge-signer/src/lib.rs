@@ -38,6 +38,7 @@ pub mod time;
 mod wasm;
 
 pub use invoke::{invoke_json, outcome_json, sign_event, DEFAULT_SERVICE};
+pub use sign::API_KEY_HEADER;
 pub use sign::{
     is_valid_scope_part, region_from_domain, sign_patch, sign_request, Credentials, Refusal,
     RequestPatch, SigningParams,

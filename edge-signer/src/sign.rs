@@ -20,7 +20,7 @@ const SIGNER_HEADERS: [&str; 4] = [
 /// The origin custom header carrying the API Gateway API key: signed when present. A viewer's
 /// copy is always dropped: the key is the distribution's to send, never the viewer's, also
 /// when the origin sets none (an API with optional keys would otherwise meter the viewer's).
-pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// True for a viewer header the forwarded request must not carry: the signer's own headers
 /// and the API key. Compared ignoring case, so an event with a non-lowercase key cannot keep

@@ -388,19 +388,32 @@ impl KeyringDocument {
     /// The document as pretty JSON (the layout the CLI has always written), in a buffer sized
     /// once so that it never reallocates and leaves unwiped copies of the keys behind.
     pub fn to_json_pretty(&self) -> Zeroizing<Vec<u8>> {
-        let estimate = 1024
-            + self
-                .keys
-                .iter()
-                .map(|k| k.private_key_pem.expose().len() * 2 + 512)
-                .sum::<usize>()
-            + self.claims.len() * 512;
-        let mut out = Zeroizing::new(Vec::with_capacity(estimate));
+        let mut out = Zeroizing::new(Vec::with_capacity(self.size_estimate()));
         // Serializing plain strings and numbers into a Vec cannot fail.
         if serde_json::to_writer_pretty(&mut *out, self).is_err() {
             out.clear();
         }
         out
+    }
+
+    /// The document as compact JSON, for stores with a small size limit (an SSM Advanced
+    /// parameter holds 8 KiB), in a buffer sized once like [`KeyringDocument::to_json_pretty`].
+    pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(self.size_estimate()));
+        if serde_json::to_writer(&mut *out, self).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    /// Room for the serialized document and a trailing newline, with slack.
+    fn size_estimate(&self) -> usize {
+        1024 + self
+            .keys
+            .iter()
+            .map(|k| k.private_key_pem.expose().len() * 2 + 512)
+            .sum::<usize>()
+            + self.claims.len() * 512
     }
 }
 
@@ -603,6 +616,9 @@ mod tests {
         assert_eq!(d.get("k0").unwrap().status, KeyStatus::Previous);
         let again = KeyringDocument::parse(&d.to_json_pretty()).unwrap();
         assert_eq!(again, d);
+        let compact = d.to_json();
+        assert!(!compact.contains(&b'\n'));
+        assert_eq!(KeyringDocument::parse(&compact).unwrap(), d);
     }
 
     #[test]

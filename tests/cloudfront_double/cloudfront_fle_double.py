@@ -12,7 +12,9 @@ distribution cannot be deleted). Every other request is forwarded unchanged to a
 server, which serves public keys and distributions; on the way the double also enforces IfMatch
 and changing ETags on distribution configs (moto ignores IfMatch and never changes the ETag) and
 records which FLE configuration each distribution uses, and turns moto's HTTP 500 for a
-missing public key into CloudFront's 404 NoSuchPublicKey.
+missing public key into CloudFront's 404 NoSuchPublicKey. List answers (profiles,
+configurations, and moto's distributions) are paged as CloudFront pages them (MaxItems, Marker,
+NextMarker), at most --page-size items a page, so a client that reads only the first page fails.
 
 WHY: moto has no FLE profile or configuration API (it answers 404), and LocalStack's free
 edition has no CloudFront at all. Without this double the real aws-sdk-cloudfront client and
@@ -21,7 +23,7 @@ fle's own request building would never be exercised end to end for those operati
 It is a test fixture, not an emulator of everything: only what fle calls is implemented, errors
 carry CloudFront's error codes and HTTP statuses, and state lives in memory for one run.
 
-Usage: cloudfront_fle_double.py --upstream http://127.0.0.1:PORT [--port 0]
+Usage: cloudfront_fle_double.py --upstream http://127.0.0.1:PORT [--port 0] [--page-size N]
 Prints "listening on PORT" on stdout once ready.
 """
 
@@ -34,6 +36,7 @@ import string
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 
@@ -50,6 +53,7 @@ PATTERN_RE = re.compile(r"^[A-Za-z0-9._\-\[\]]+\*?$")
 LOCK = threading.Lock()
 PROFILES = {}  # id -> {"etag", "modified", "config": dict}
 CONFIGS = {}  # id -> {"etag", "modified", "config": dict}
+PAGE_SIZE = 100  # --page-size: the most items one list page holds (CloudFront's default MaxItems)
 DIST_ETAGS = {}  # distribution id -> etag the double hands out
 DIST_FLE = {}  # distribution id -> set of FLE config ids its cache behaviors use
 MOTO_ETAGS = {}  # distribution id -> the (never changing) ETag moto wants in If-Match
@@ -225,6 +229,55 @@ def check_config(c, own_id=None):
             raise CfError(404, "NoSuchFieldLevelEncryptionProfile", "the specified profile does not exist")
 
 
+def page_of(ids, query):
+    """The slice of `ids` one list request gets, as CloudFront pages: items after `Marker`, at
+    most `MaxItems` (capped by --page-size). Returns (start, end, next_marker or None)."""
+    q = urllib.parse.parse_qs(query)
+    size = PAGE_SIZE
+    if q.get("MaxItems"):
+        size = max(1, min(size, int(q["MaxItems"][0])))
+    marker = (q.get("Marker") or [""])[0]
+    start = ids.index(marker) + 1 if marker in ids else 0
+    end = min(len(ids), start + size)
+    return start, end, (ids[end - 1] if end < len(ids) else None)
+
+
+def list_doc(tag, ids, summaries, query):
+    start, end, nxt = page_of(ids, query)
+    q = urllib.parse.parse_qs(query)
+    marker = (q.get("Marker") or [""])[0]
+    inner = "<Marker>%s</Marker>" % marker if marker else ""
+    if nxt:
+        inner += "<NextMarker>%s</NextMarker>" % nxt
+    inner += "<MaxItems>%d</MaxItems><Quantity>%d</Quantity><Items>%s</Items>" % (
+        PAGE_SIZE, end - start, "".join(summaries[start:end]))
+    return doc(tag, inner)
+
+
+def page_distributions(payload, query):
+    """Pages moto's ListDistributions answer (moto returns every distribution at once)."""
+    root = ET.fromstring(payload)
+    ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+    q = lambda name: "{%s}%s" % (ns, name) if ns else name
+    if ns:
+        ET.register_namespace("", ns)
+    items = root.find(q("Items"))
+    summaries = list(items) if items is not None else []
+    ids = [el.findtext(q("Id")) for el in summaries]
+    start, end, nxt = page_of(ids, query)
+    for el in summaries[:start] + summaries[end:]:
+        items.remove(el)
+    for name in ("NextMarker", "IsTruncated", "Quantity", "MaxItems"):
+        el = root.find(q(name))
+        if el is None:
+            el = ET.SubElement(root, q(name))
+        el.text = {"NextMarker": nxt or "", "IsTruncated": "true" if nxt else "false",
+                   "Quantity": str(end - start), "MaxItems": str(PAGE_SIZE)}[name]
+    if not nxt:
+        root.remove(root.find(q("NextMarker")))
+    return ET.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
 def check_if_match(headers, etag):
     got = headers.get("If-Match")
     if not got:
@@ -286,7 +339,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.route("DELETE")
 
     def route(self, method):
-        path = self.path.split("?", 1)[0]
+        path, _, self.query = self.path.partition("?")
         body = self.body()
         try:
             with LOCK:
@@ -309,11 +362,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def profiles(self, method, pid, sub, body):
         if pid is None and method == "GET":
-            summaries = "".join(
+            summaries = [
                 "<FieldLevelEncryptionProfileSummary><Id>%s</Id><LastModifiedTime>%s</LastModifiedTime>%s</FieldLevelEncryptionProfileSummary>"
-                % (i, p["modified"], profile_config_xml(p["config"], tag="Summary")) for i, p in PROFILES.items())
-            return 200, doc("FieldLevelEncryptionProfileList", "<MaxItems>100</MaxItems><Quantity>%d</Quantity><Items>%s</Items>"
-                            % (len(PROFILES), summaries)), {}
+                % (i, p["modified"], profile_config_xml(p["config"], tag="Summary")) for i, p in PROFILES.items()]
+            return 200, list_doc("FieldLevelEncryptionProfileList", list(PROFILES), summaries, self.query), {}
         if pid is None and method == "POST":
             c = parse_profile_config(strip_ns(ET.fromstring(body)))
             if len(PROFILES) >= MAX_PROFILES:
@@ -352,10 +404,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def configs(self, method, cid, sub, body):
         if cid is None and method == "GET":
-            summaries = "".join(
+            summaries = [
                 "<FieldLevelEncryptionSummary><Id>%s</Id><LastModifiedTime>%s</LastModifiedTime>%s</FieldLevelEncryptionSummary>"
-                % (i, c["modified"], fle_config_xml(c["config"], with_reference=False)) for i, c in CONFIGS.items())
-            return 200, doc("FieldLevelEncryptionList", "<MaxItems>100</MaxItems><Quantity>%d</Quantity><Items>%s</Items>" % (len(CONFIGS), summaries)), {}
+                % (i, c["modified"], fle_config_xml(c["config"], with_reference=False)) for i, c in CONFIGS.items()]
+            return 200, list_doc("FieldLevelEncryptionList", list(CONFIGS), summaries, self.query), {}
         if cid is None and method == "POST":
             c = parse_fle_config(strip_ns(ET.fromstring(body)))
             if len(CONFIGS) >= MAX_CONFIGS:
@@ -413,14 +465,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 DIST_ETAGS[dist] = new_id("E")
                 headers["ETag"] = DIST_ETAGS[dist]
             return status, payload, headers
+        if method == "GET" and path == PREFIX + "/distribution":
+            # moto refuses a Marker and answers every distribution at once: page them here.
+            status, payload, headers = self.proxy(method, path, body, query=False)
+            if status == 200:
+                payload = page_distributions(payload, self.query)
+            return status, payload, headers
         status, payload, headers = self.proxy(method, path, body)
         if pk and method in ("GET", "DELETE") and status == 500:
             # moto answers 500 for a public key it does not have; CloudFront answers 404 NoSuchPublicKey.
             raise CfError(404, "NoSuchPublicKey", "the specified public key does not exist")
         return status, payload, headers
 
-    def proxy(self, method, path, body, if_match=None):
-        req = urllib.request.Request(UPSTREAM + self.path, data=body if body else None, method=method)
+    def proxy(self, method, path, body, if_match=None, query=True):
+        url = UPSTREAM + (self.path if query else path)
+        req = urllib.request.Request(url, data=body if body else None, method=method)
         for k, v in self.headers.items():
             if k.lower() in ("host", "content-length") or (if_match and k.lower() == "if-match"):
                 continue
@@ -444,12 +503,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
-    global UPSTREAM
+    global UPSTREAM, PAGE_SIZE
     ap = argparse.ArgumentParser()
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--page-size", type=int, default=100,
+                    help="most items per list page, to exercise pagination")
     args = ap.parse_args()
     UPSTREAM = args.upstream.rstrip("/")
+    PAGE_SIZE = max(1, args.page_size)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print("listening on %d" % server.server_address[1], flush=True)
     server.serve_forever()

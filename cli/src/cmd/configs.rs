@@ -7,12 +7,13 @@ use serde::Serialize;
 
 use super::store::{stale, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
-use crate::keystore::model::{
+use crate::output::{emit, OutputArgs};
+use fle_ops::backend::{config_by_id, profile_by_name};
+use fle_ops::model::{
     Attachment, Config, ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, QueryArgProfile,
     QueryArgProfileConfig, FORMAT_URLENCODED,
 };
-use crate::keystore::{config_by_id, profile_by_name, rotation, rules, Backend};
-use crate::output::{emit, OutputArgs};
+use fle_ops::{rotation, rules, Backend};
 
 /// The content type CloudFront FLE encrypts.
 const FORM: &str = "application/x-www-form-urlencoded";

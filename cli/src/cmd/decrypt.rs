@@ -2,8 +2,8 @@
 
 use crate::exit::{CmdResult, Failure};
 use crate::input;
-use crate::keystore::model::{Keyring as KeyringDocument, KEYRING_FORMAT};
 use anyhow::Context as _;
+use fle_decrypt::document::{DocumentError, KeyringDocument};
 use fle_decrypt::form::{decode_base64_message, decrypt_form, event_body, FieldPatterns};
 use fle_decrypt::{Error, Keyring, Padding, PrivateKey};
 use std::io::Write as _;
@@ -128,26 +128,21 @@ fn load_keys(args: &Args) -> Result<Keyring, Failure> {
         }
         (None, Some(path), _, _) => {
             let bytes = input::read_key(path, true)?;
-            // Only where parsing stopped: serde's message can quote the offending value, and
-            // in a keyring document that value may be key material.
-            let doc: KeyringDocument = serde_json::from_slice(&bytes).map_err(|e| {
-                Failure::usage(anyhow::anyhow!(
-                    "{}: not a keyring document (JSON {:?} error at line {}, column {})",
-                    path.display(),
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                ))
+            // The one parser of the document (fle_decrypt::document): its errors say where the
+            // document is wrong, never what was there (that value may be key material).
+            let doc = KeyringDocument::parse(&bytes).map_err(|e| match e {
+                DocumentError::UnsupportedFormat(_) => {
+                    Failure::usage(anyhow::anyhow!("{}: {e}", path.display()))
+                }
+                _ => Failure::usage(anyhow::anyhow!(
+                    "{}: not a keyring document ({e})",
+                    path.display()
+                )),
             })?;
-            if doc.format != KEYRING_FORMAT {
-                return Err(Failure::usage(anyhow::anyhow!(
-                    "{}: keyring format {} is not supported (this fle reads format {KEYRING_FORMAT})",
-                    path.display(),
-                    doc.format
-                )));
-            }
             for entry in &doc.keys {
-                let key = PrivateKey::from_pem(entry.private_key_pem.expose().as_bytes())
+                let key = entry
+                    .private_key_pem
+                    .parse()
                     .with_context(|| format!("{}: key {}", path.display(), entry.key_name))
                     .map_err(Failure::usage)?;
                 keyring

@@ -10,9 +10,11 @@ use serde::Serialize;
 
 use super::store::{self, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
-use crate::keystore::model::KeyStatus;
-use crate::keystore::rotation::{self, StepError};
-use crate::keystore::{Backend, StoreArgs, StoreError};
+use fle_ops::model::KeyStatus;
+use fle_ops::rotation::{self, Outcome, RetireOutcome, Step, StepError, StepRecord};
+use fle_ops::{Backend, StoreError};
+
+use super::store::StoreArgs;
 use crate::output::{emit, OutputArgs};
 
 /// Manage key pairs: generate, inspect, rotate with a grace period, retire.
@@ -65,9 +67,9 @@ struct GenerateArgs {
     dry_run: bool,
     #[command(flatten)]
     common: Common,
-    /// Testing only: exit abruptly after this step, as if killed.
-    #[arg(long, hide = true, value_name = "STEP")]
-    danger_stop_after: Option<usize>,
+    #[cfg(debug_assertions)]
+    #[command(flatten)]
+    danger: super::danger::StopArgs,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -116,19 +118,9 @@ struct RotateArgs {
     dry_run: bool,
     #[command(flatten)]
     common: Common,
-    /// Testing only: exit abruptly after this step (1-5), as if killed.
-    #[arg(long, hide = true, value_name = "STEP")]
-    danger_stop_after: Option<usize>,
-    /// Testing only: after this step, create <FILE>.reached and wait until FILE exists.
-    #[arg(
-        long,
-        hide = true,
-        value_name = "STEP",
-        requires = "danger_resume_file"
-    )]
-    danger_pause_after: Option<usize>,
-    #[arg(long, hide = true, value_name = "FILE")]
-    danger_resume_file: Option<PathBuf>,
+    #[cfg(debug_assertions)]
+    #[command(flatten)]
+    danger: super::danger::PauseArgs,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -138,9 +130,9 @@ struct RetireArgs {
     dry_run: bool,
     #[command(flatten)]
     common: Common,
-    /// Testing only: exit abruptly after this step (1-3) of the first key, as if killed.
-    #[arg(long, hide = true, value_name = "STEP")]
-    danger_stop_after: Option<usize>,
+    #[cfg(debug_assertions)]
+    #[command(flatten)]
+    danger: super::danger::StopArgs,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -164,36 +156,115 @@ fn step_failure(context: &str, e: StepError, hint: &str) -> Failure {
     }
 }
 
-/// The hidden `--danger-stop-after`: exit without unwinding, like a kill.
-fn stopper(stop_after: Option<usize>) -> impl FnMut(usize) {
-    move |step| {
-        if stop_after == Some(step) {
-            eprintln!("fle: stopping after step {step} (--danger-stop-after)");
-            std::process::exit(86);
-        }
-    }
+/// One step as `--output json` prints it: `{"step": 1, "name": "...", "outcome": "done"}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepView {
+    step: usize,
+    name: &'static str,
+    /// `done`, `already done` (a rerun found it done), or `planned` (dry run).
+    outcome: &'static str,
 }
 
-fn steps_text(steps: &[rotation::StepReport]) -> String {
+fn step_views<S: Step>(records: &[StepRecord<S>]) -> Vec<StepView> {
+    records
+        .iter()
+        .map(|r| StepView {
+            step: r.step.number(),
+            name: r.step.name(),
+            outcome: match r.outcome {
+                Outcome::Done => "done",
+                Outcome::AlreadyDone => "already done",
+                Outcome::Planned => "planned",
+                _ => "not needed",
+            },
+        })
+        .collect()
+}
+
+fn steps_text(steps: &[StepView]) -> String {
     steps
         .iter()
         .map(|s| format!("  step {} {}: {}\n", s.step, s.name, s.outcome))
         .collect()
 }
 
+/// `keys generate --output json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateView {
+    name: String,
+    provider: String,
+    public_key_id: Option<String>,
+    dry_run: bool,
+    steps: Vec<StepView>,
+}
+
+/// `keys rotate --output json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RotateView {
+    profile: String,
+    provider: String,
+    old_key: String,
+    new_key: String,
+    public_key_id: Option<String>,
+    retire_after: String,
+    /// True when this run continued an interrupted rotation.
+    resumed: bool,
+    dry_run: bool,
+    steps: Vec<StepView>,
+}
+
+/// `keys retire --output json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RetireView {
+    dry_run: bool,
+    keys: Vec<RetireItemView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RetireItemView {
+    key_name: String,
+    provider: String,
+    /// `retired`, `planned` (dry run) or `kept`.
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
 fn generate(a: GenerateArgs) -> CmdResult {
     let b = a.common.open()?;
-    let mut hook = stopper(a.danger_stop_after);
-    let report = rotation::generate(b.as_ref(), &a.name, &a.provider, &a.comment, SystemTime::now(), a.dry_run, &mut hook)
+    #[cfg(debug_assertions)]
+    let mut on_step = a.danger.hook();
+    #[cfg(not(debug_assertions))]
+    let mut on_step = rotation::run_to_end;
+    let req = rotation::GenerateRequest {
+        name: &a.name,
+        provider: &a.provider,
+        comment: &a.comment,
+        now: SystemTime::now(),
+        dry_run: a.dry_run,
+    };
+    let report = rotation::generate(b.as_ref(), &req, &mut on_step)
         .map_err(|e| {
             let hint = if e.number >= 3 {
                 "the private key is stored; fix the cause and rerun the same command to upload its public key"
             } else {
                 "nothing was changed"
             };
-            step_failure("keys generate", e, hint)
-        })?;
-    emit(a.common.out.output, &report, |r| {
+        step_failure("keys generate", e, hint)
+    })?;
+    let view = GenerateView {
+        name: report.name,
+        provider: report.provider,
+        public_key_id: report.public_key_id,
+        dry_run: report.dry_run,
+        steps: step_views(&report.steps),
+    };
+    emit(a.common.out.output, &view, |r| {
         let head = if r.dry_run {
             format!(
                 "plan: generate key {} for provider {} (dry run, nothing changed)\n",
@@ -394,7 +465,7 @@ fn export_public(a: ExportArgs) -> CmdResult {
                     a.name
                 ))
             })?;
-            crate::keygen::public_pem_from_private(&entry.private_key_pem).map_err(|e| {
+            fle_ops::keygen::public_pem_from_private(&entry.private_key_pem).map_err(|e| {
                 Failure::usage(anyhow!(
                     "keys export-public: stored private key {:?}: {e}",
                     a.name
@@ -447,21 +518,10 @@ struct ExportedKey {
 
 fn rotate(a: RotateArgs) -> CmdResult {
     let b = a.common.open()?;
-    let stop_after = a.danger_stop_after;
-    let pause = a.danger_pause_after.zip(a.danger_resume_file.clone());
-    let mut hook = move |step: usize| {
-        if let Some((at, file)) = &pause {
-            if *at == step {
-                let mut reached = file.clone().into_os_string();
-                reached.push(".reached");
-                let _ = std::fs::write(&reached, b"");
-                while !file.exists() {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-        }
-        stopper(stop_after)(step);
-    };
+    #[cfg(debug_assertions)]
+    let mut on_step = a.danger.hook();
+    #[cfg(not(debug_assertions))]
+    let mut on_step = rotation::run_to_end;
     let req = rotation::RotateRequest {
         profile: &a.profile,
         grace: a.grace,
@@ -485,7 +545,7 @@ fn rotate(a: RotateArgs) -> CmdResult {
             std::thread::sleep(left.min(Duration::from_millis(500)));
         }
     };
-    let report = rotation::rotate(b.as_ref(), &req, &mut hook, &mut wait_until).map_err(|e| {
+    let report = rotation::rotate(b.as_ref(), &req, &mut on_step, &mut wait_until).map_err(|e| {
         let hint = if e.number >= 2 {
             format!("the new private key is stored; fix the cause and rerun `fle keys rotate --profile {}` to continue", a.profile)
         } else {
@@ -493,7 +553,18 @@ fn rotate(a: RotateArgs) -> CmdResult {
         };
         step_failure("keys rotate", e, &hint)
     })?;
-    emit(a.common.out.output, &report, |r| {
+    let view = RotateView {
+        profile: report.profile,
+        provider: report.provider,
+        old_key: report.old_key,
+        new_key: report.new_key,
+        public_key_id: report.public_key_id,
+        retire_after: report.retire_after,
+        resumed: report.resumed,
+        dry_run: report.dry_run,
+        steps: step_views(&report.steps),
+    };
+    emit(a.common.out.output, &view, |r| {
         let head = if r.dry_run {
             format!(
                 "plan: rotate profile {} from key {} to {} (dry run, nothing changed)\n",
@@ -517,16 +588,39 @@ fn rotate(a: RotateArgs) -> CmdResult {
 
 fn retire(a: RetireArgs) -> CmdResult {
     let b = a.common.open()?;
-    let mut hook = stopper(a.danger_stop_after);
+    #[cfg(debug_assertions)]
+    let mut on_step = a.danger.hook();
+    #[cfg(not(debug_assertions))]
+    let mut on_step = rotation::run_to_end;
     let report =
-        rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut hook).map_err(|e| {
+        rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut on_step).map_err(|e| {
             step_failure(
                 "keys retire",
                 e,
                 "fix the cause and rerun `fle keys retire`: it continues where it stopped",
             )
         })?;
-    emit(a.common.out.output, &report, |r| {
+    let view = RetireView {
+        dry_run: report.dry_run,
+        keys: report
+            .keys
+            .into_iter()
+            .map(|k| {
+                let (outcome, reason) = match k.outcome {
+                    RetireOutcome::Retired => ("retired", None),
+                    RetireOutcome::Planned => ("planned", None),
+                    RetireOutcome::Kept(why) => ("kept", Some(why.to_string())),
+                };
+                RetireItemView {
+                    key_name: k.key_name,
+                    provider: k.provider,
+                    outcome,
+                    reason,
+                }
+            })
+            .collect(),
+    };
+    emit(a.common.out.output, &view, |r| {
         if r.keys.is_empty() {
             return "no key is due for retirement\n".to_owned();
         }

@@ -1,6 +1,8 @@
 //! One module per noun.
 pub mod api_keys;
 pub mod configs;
+#[cfg(debug_assertions)]
+pub mod danger;
 pub mod decrypt;
 pub mod demo;
 pub mod edge;

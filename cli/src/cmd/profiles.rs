@@ -6,9 +6,10 @@ use serde::Serialize;
 
 use super::store::{stale, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
-use crate::keystore::model::{EncryptionEntity, Profile, ProfileConfig};
-use crate::keystore::{profile_by_name, public_key_by_name, rotation, rules, Backend};
 use crate::output::{emit, OutputArgs};
+use fle_ops::backend::{profile_by_name, public_key_by_name};
+use fle_ops::model::{EncryptionEntity, Profile, ProfileConfig};
+use fle_ops::{rotation, rules, Backend};
 
 /// Manage FLE profiles: the fields CloudFront encrypts, with which public key, for which provider.
 #[derive(Debug, ClapArgs)]
@@ -255,7 +256,7 @@ fn resolve_key(
     Ok((pk.id, provider))
 }
 
-fn check(ctx: &str, r: Result<(), crate::keystore::StoreError>) -> Result<(), Failure> {
+fn check(ctx: &str, r: Result<(), fle_ops::StoreError>) -> Result<(), Failure> {
     r.map_err(|e| store_failure(ctx, e, "see `fle profiles create --help`"))
 }
 

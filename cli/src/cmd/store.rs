@@ -4,8 +4,11 @@
 use anyhow::anyhow;
 use clap::Args as ClapArgs;
 
+use fle_ops::aws::{self, AwsBackend, AwsOptions, AwsTarget};
+use fle_ops::local::LocalStore;
+use fle_ops::{Backend, StoreError, StoreResult};
+
 use crate::exit::Failure;
-use crate::keystore::{Backend, StoreArgs, StoreError};
 use crate::output::OutputArgs;
 
 // No doc comment: on a flattened `Args` struct it would become the subcommand's about text.
@@ -52,4 +55,86 @@ pub fn stale(context: &str, what: &str, etag: &str, if_match: &str) -> Failure {
     Failure::no(anyhow!(
         "{context}: {what} has ETag {etag}, not {if_match}: it changed since you read it"
     ))
+}
+
+/// Which backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// The local keystore directory.
+    #[default]
+    Local,
+    /// CloudFront (public keys, profiles, configurations) and Secrets Manager (private keys).
+    Aws,
+}
+
+/// `--keystore` and `--backend`, shared by `fle keys|profiles|configs`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Local keystore directory [default: $FLE_HOME, else ./.fle]
+    #[arg(long, value_name = "DIR", env = "FLE_HOME", hide_env_values = true)]
+    pub keystore: Option<std::path::PathBuf>,
+    /// Where keys, profiles and configurations live.
+    #[arg(long, value_enum, default_value_t = BackendKind::Local)]
+    pub backend: BackendKind,
+    /// AWS named profile [default: the standard chain: $AWS_PROFILE, SSO, environment, ...]
+    #[arg(long, value_name = "NAME", help_heading = "AWS backend")]
+    pub aws_profile: Option<String>,
+    /// AWS region [default: the standard chain]
+    #[arg(long, value_name = "REGION", help_heading = "AWS backend")]
+    pub region: Option<String>,
+    /// KMS key (id, ARN or alias) encrypting a provider's keyring secret when it is created.
+    #[arg(long, value_name = "KEY", help_heading = "AWS backend")]
+    pub kms_key: Option<String>,
+    /// Keyring name prefix: provider P's secret is <PREFIX><P>, its SSM parameter /<PREFIX><P>.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "fle/keyring/",
+        help_heading = "AWS backend"
+    )]
+    pub secret_prefix: String,
+    /// How long `configs attach` waits for the distribution to be Deployed (e.g. 20m).
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = humantime::parse_duration, help_heading = "AWS backend")]
+    pub deploy_timeout: std::time::Duration,
+    /// Where the AWS backend keeps private keys (the prefix names the secret or parameter).
+    #[arg(long, value_enum, default_value_t = PrivateKeyStore::SecretsManager, help_heading = "AWS backend")]
+    pub private_key_store: PrivateKeyStore,
+}
+
+impl StoreArgs {
+    /// Opens the chosen backend.
+    ///
+    /// # Errors
+    /// The AWS clients cannot be set up.
+    pub fn open(&self) -> StoreResult<Box<dyn Backend>> {
+        match self.backend {
+            BackendKind::Local => Ok(Box::new(LocalStore::new(
+                self.keystore.clone().unwrap_or_else(|| ".fle".into()),
+            ))),
+            BackendKind::Aws => Ok(Box::new(AwsBackend::new(&AwsOptions {
+                target: AwsTarget {
+                    profile: self.aws_profile.clone(),
+                    region: self.region.clone(),
+                },
+                kms_key: self.kms_key.clone(),
+                secret_prefix: self.secret_prefix.clone(),
+                deploy_timeout: self.deploy_timeout,
+                private_key_store: match self.private_key_store {
+                    PrivateKeyStore::SecretsManager => aws::PrivateKeyStore::SecretsManager,
+                    PrivateKeyStore::Ssm => aws::PrivateKeyStore::Ssm,
+                },
+                progress: aws::Progress::new(|m| eprintln!("fle: {m}")),
+            })?)),
+        }
+    }
+}
+
+/// Where the AWS backend keeps the keyrings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrivateKeyStore {
+    /// One Secrets Manager secret per provider.
+    #[default]
+    SecretsManager,
+    /// One SSM Parameter Store SecureString (Advanced tier) per provider.
+    Ssm,
 }

@@ -127,21 +127,14 @@ impl Store {
         v["entities"][0]["keyName"].as_str().unwrap().to_owned()
     }
 
-    /// A decrypting keyring built the way a backend would: every key of the provider's file.
+    /// A decrypting keyring built the way a backend would: every key of the provider's file,
+    /// through the one loader (`KeyringDocument` + `Keyring::from_document`).
     pub fn decryptor(&self, provider: &str) -> fle_decrypt::Keyring {
-        let mut ring = fle_decrypt::Keyring::new();
-        for k in self.keyring(provider)["keys"].as_array().unwrap() {
-            let key =
-                fle_decrypt::PrivateKey::from_pem(k["privateKeyPem"].as_str().unwrap().as_bytes())
-                    .unwrap();
-            ring.add(
-                provider,
-                k["keyName"].as_str().unwrap(),
-                key,
-                fle_decrypt::Padding::OaepSha256,
-            )
-            .unwrap();
-        }
+        let bytes =
+            std::fs::read(self.root.join("private").join(format!("{provider}.json"))).unwrap();
+        let doc = fle_decrypt::document::KeyringDocument::parse_for(&bytes, provider).unwrap();
+        let (ring, broken) = fle_decrypt::Keyring::from_document(&doc);
+        assert!(broken.is_empty(), "{broken:?}");
         ring
     }
 }

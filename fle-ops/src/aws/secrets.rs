@@ -11,8 +11,8 @@ use aws_sdk_secretsmanager::Client;
 use zeroize::Zeroizing;
 
 use super::sdk_err;
-use crate::keystore::model::Keyring;
-use crate::keystore::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
+use crate::model::KeyringDocument;
 
 /// Attempts of one read-modify-write before giving up on a busy secret.
 const CAS_ATTEMPTS: usize = 8;
@@ -51,7 +51,7 @@ impl SecretKeyrings {
     }
 
     /// The keyring and the version it was read from (`None`: no secret yet).
-    pub async fn load(&self, provider: &str) -> StoreResult<(Keyring, Option<String>)> {
+    pub async fn load(&self, provider: &str) -> StoreResult<(KeyringDocument, Option<String>)> {
         let got = self
             .sm
             .get_secret_value()
@@ -65,7 +65,7 @@ impl SecretKeyrings {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                return Ok((Keyring::empty(provider), None));
+                return Ok((KeyringDocument::empty(provider), None));
             }
             Err(e) => return Err(sdk_err("read keyring secret", &e)),
         };
@@ -81,23 +81,21 @@ impl SecretKeyrings {
     async fn write(
         &self,
         provider: &str,
-        ring: &Keyring,
+        ring: &KeyringDocument,
         read_from: Option<&str>,
     ) -> StoreResult<Write> {
         let name = self.name(provider);
-        let body =
-            Zeroizing::new(
-                serde_json::to_string(ring).map_err(|e| StoreError::Corrupt {
-                    path: name.clone(),
-                    detail: e.to_string(),
-                })?,
-            );
+        let body = ring.to_json();
+        let body = std::str::from_utf8(&body).map_err(|_| StoreError::Corrupt {
+            path: name.clone(),
+            detail: "the keyring did not serialize as UTF-8".into(),
+        })?;
         let result = match read_from {
             Some(version) => self
                 .sm
                 .put_secret_value()
                 .secret_id(&name)
-                .secret_string(body.as_str())
+                .secret_string(body)
                 .client_request_token(token_after(version))
                 .send()
                 .await
@@ -120,7 +118,7 @@ impl SecretKeyrings {
                         "fle keyring of provider {provider} (format: fle docs/keystore.md)"
                     ))
                     .kms_key_id(kms)
-                    .secret_string(body.as_str())
+                    .secret_string(body)
                     .client_request_token(token_after(&format!("new:{name}")))
                     .send()
                     .await
@@ -145,7 +143,7 @@ impl SecretKeyrings {
     pub async fn change(
         &self,
         provider: &str,
-        mut f: impl FnMut(&mut Keyring) -> StoreResult<()>,
+        mut f: impl FnMut(&mut KeyringDocument) -> StoreResult<()>,
     ) -> StoreResult<()> {
         for _ in 0..CAS_ATTEMPTS {
             let (mut ring, version) = self.load(provider).await?;

@@ -6,12 +6,44 @@
 //! The [`Backend`] trait is synchronous: this backend owns a current-thread tokio runtime and
 //! blocks on each SDK call. Credentials, region and endpoints come from the standard AWS chain
 //! (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL[_<SERVICE>]`, SSO, ...), as the AWS CLI does,
-//! through `crate::aws` (shared with `fle edge` and `fle api-keys`).
+//! through [`sdk`] (shared with API-key rotation).
 
+pub mod api_keys;
 mod convert;
 mod keyrings;
+pub mod sdk;
 mod secrets;
 mod ssm;
+
+pub use sdk::{AwsTarget, DeployError};
+
+/// Where the AWS backend reports progress and warnings (a long wait, a lock it could not
+/// release): the caller decides how to show them.
+#[derive(Clone)]
+pub struct Progress(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Progress {
+    /// Reports to `f`.
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// Reports nothing.
+    pub fn silent() -> Self {
+        Self::new(|_| {})
+    }
+
+    /// Reports one message.
+    pub fn note(&self, message: &str) {
+        (self.0)(message);
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,17 +51,20 @@ use std::time::Duration;
 use aws_sdk_cloudfront::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::Client as CloudFront;
 
-use crate::keystore::model::{
-    Attachment, Config, ConfigBody, KeyEntry, Keyring, Profile, ProfileConfig, PublicKey,
+use crate::backend::{Backend, RotationGuard, StatusChange};
+use crate::error::{StoreError, StoreResult};
+use crate::ledger::KeyringEdits as _;
+use crate::model::{
+    Attachment, Config, ConfigBody, KeyEntry, KeyringDocument, Profile, ProfileConfig, PublicKey,
     PublicKeyConfig,
 };
-use crate::keystore::{rules, Backend, RotationGuard, StatusChange, StoreError, StoreResult};
+use crate::rules;
 
 /// How to reach AWS.
 #[derive(Debug, Clone)]
 pub struct AwsOptions {
-    pub profile: Option<String>,
-    pub region: Option<String>,
+    /// Account and region.
+    pub target: AwsTarget,
     /// KMS key for new keyring secrets.
     pub kms_key: Option<String>,
     /// Secret name = prefix + provider id (':' written as '.').
@@ -38,10 +73,12 @@ pub struct AwsOptions {
     pub deploy_timeout: Duration,
     /// Where private keys live.
     pub private_key_store: PrivateKeyStore,
+    /// Where progress and warnings go.
+    pub progress: Progress,
 }
 
 /// Where the AWS backend keeps the keyrings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PrivateKeyStore {
     /// One Secrets Manager secret per provider.
     #[default]
@@ -50,13 +87,14 @@ pub enum PrivateKeyStore {
     Ssm,
 }
 
-/// CloudFront + Secrets Manager.
+/// CloudFront + Secrets Manager or SSM.
 #[derive(Debug)]
 pub struct AwsBackend {
     rt: Arc<tokio::runtime::Runtime>,
     cf: CloudFront,
     keyrings: keyrings::KeyringStore,
     deploy_timeout: Duration,
+    progress: Progress,
 }
 
 impl AwsBackend {
@@ -69,10 +107,7 @@ impl AwsBackend {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Remote(format!("cannot start the async runtime: {e}")))?;
-        let conf = rt.block_on(crate::aws::sdk_config(&crate::aws::AwsArgs {
-            profile: opts.profile.clone(),
-            region: opts.region.clone(),
-        }));
+        let conf = rt.block_on(sdk::sdk_config(&opts.target));
         let keyrings = match opts.private_key_store {
             PrivateKeyStore::SecretsManager => {
                 keyrings::KeyringStore::SecretsManager(secrets::SecretKeyrings::new(
@@ -85,6 +120,7 @@ impl AwsBackend {
                 aws_sdk_ssm::Client::new(&conf),
                 &opts.secret_prefix,
                 opts.kms_key.clone(),
+                opts.progress.clone(),
             )),
         };
         Ok(Self {
@@ -92,6 +128,7 @@ impl AwsBackend {
             cf: CloudFront::new(&conf),
             keyrings,
             deploy_timeout: opts.deploy_timeout,
+            progress: opts.progress.clone(),
         })
     }
 
@@ -256,22 +293,32 @@ impl Backend for AwsBackend {
 
     fn list_profiles(&self) -> StoreResult<Vec<Profile>> {
         self.block(async {
-            let list = self
-                .cf
-                .list_field_level_encryption_profiles()
-                .send()
-                .await
-                .map_err(|e| sdk_err("list profiles", &e))?;
+            // Every page: an account's profiles may not fit in one.
+            let mut ids = Vec::new();
+            let mut marker: Option<String> = None;
+            loop {
+                let list = self
+                    .cf
+                    .list_field_level_encryption_profiles()
+                    .set_marker(marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("list profiles", &e))?;
+                let Some(l) = list.field_level_encryption_profile_list() else {
+                    break;
+                };
+                ids.extend(l.items().iter().map(|s| s.id().to_owned()));
+                marker = next_page(l.next_marker(), l.items().is_empty());
+                if marker.is_none() {
+                    break;
+                }
+            }
             let mut out = Vec::new();
-            for s in list
-                .field_level_encryption_profile_list()
-                .map(|l| l.items())
-                .unwrap_or_default()
-            {
+            for id in ids {
                 let got = match self
                     .cf
                     .get_field_level_encryption_profile()
-                    .id(s.id())
+                    .id(&id)
                     .send()
                     .await
                 {
@@ -354,19 +401,28 @@ impl Backend for AwsBackend {
 
     fn list_configs(&self) -> StoreResult<Vec<Config>> {
         self.block(async {
-            let list = self
-                .cf
-                .list_field_level_encryption_configs()
-                .send()
-                .await
-                .map_err(|e| sdk_err("list configurations", &e))?;
+            let mut ids = Vec::new();
+            let mut marker: Option<String> = None;
+            loop {
+                let list = self
+                    .cf
+                    .list_field_level_encryption_configs()
+                    .set_marker(marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("list configurations", &e))?;
+                let Some(l) = list.field_level_encryption_list() else {
+                    break;
+                };
+                ids.extend(l.items().iter().map(|s| s.id().to_owned()));
+                marker = next_page(l.next_marker(), l.items().is_empty());
+                if marker.is_none() {
+                    break;
+                }
+            }
             let mut out = Vec::new();
-            for s in list
-                .field_level_encryption_list()
-                .map(|l| l.items())
-                .unwrap_or_default()
-            {
-                let got = match self.cf.get_field_level_encryption().id(s.id()).send().await {
+            for id in ids {
+                let got = match self.cf.get_field_level_encryption().id(&id).send().await {
                     Ok(g) => g,
                     Err(e)
                         if e.as_service_error()
@@ -493,14 +549,15 @@ impl Backend for AwsBackend {
                     .await
                     .map_err(|e| sdk_err("update distribution", &e))?;
             }
-            crate::aws::wait_deployed(
+            sdk::wait_deployed(
                 &self.cf,
                 distribution_id,
                 self.deploy_timeout,
                 Duration::from_secs(5),
+                &|m| self.progress.note(m),
             )
             .await
-            .map_err(|e| StoreError::Remote(format!("{e:#}; the configuration is attached")))?;
+            .map_err(|e| StoreError::Remote(format!("{e}; the configuration is attached")))?;
             Ok(Attachment {
                 distribution_id: distribution_id.to_owned(),
                 path_pattern: path_pattern.to_owned(),
@@ -514,32 +571,23 @@ impl Backend for AwsBackend {
 
     fn list_attachments(&self) -> StoreResult<Vec<Attachment>> {
         self.block(async {
-            let list = self
-                .cf
-                .list_distributions()
-                .send()
-                .await
-                .map_err(|e| sdk_err("list distributions", &e))?;
             let mut out = Vec::new();
-            for d in list
-                .distribution_list()
-                .map(|l| l.items())
-                .unwrap_or_default()
-            {
-                let mut push = |pattern: &str, id: Option<&str>| {
-                    if let Some(id) = id.filter(|s| !s.is_empty()) {
-                        out.push(Attachment {
-                            distribution_id: d.id().to_owned(),
-                            path_pattern: pattern.to_owned(),
-                            config_id: id.to_owned(),
-                        });
-                    }
+            let mut marker: Option<String> = None;
+            loop {
+                let list = self
+                    .cf
+                    .list_distributions()
+                    .set_marker(marker.take())
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("list distributions", &e))?;
+                let Some(l) = list.distribution_list() else {
+                    break;
                 };
-                if let Some(b) = d.default_cache_behavior() {
-                    push("*", b.field_level_encryption_id());
-                }
-                for b in d.cache_behaviors().map(|c| c.items()).unwrap_or_default() {
-                    push(b.path_pattern(), b.field_level_encryption_id());
+                attachments_of(l.items(), &mut out);
+                marker = next_page(l.next_marker(), l.items().is_empty());
+                if marker.is_none() {
+                    break;
                 }
             }
             Ok(out)
@@ -550,7 +598,7 @@ impl Backend for AwsBackend {
         self.block(self.keyrings.providers())
     }
 
-    fn load_keyring(&self, provider_id: &str) -> StoreResult<Keyring> {
+    fn load_keyring(&self, provider_id: &str) -> StoreResult<KeyringDocument> {
         rules::provider_id(provider_id)?;
         self.block(self.keyrings.load(provider_id))
     }
@@ -575,7 +623,7 @@ impl Backend for AwsBackend {
     fn remove_private_key(&self, provider_id: &str, key_name: &str) -> StoreResult<()> {
         rules::provider_id(provider_id)?;
         // The public key must be gone first: never delete a private key CloudFront may still use.
-        if let Some(k) = crate::keystore::public_key_by_name(self, key_name)? {
+        if let Some(k) = crate::backend::public_key_by_name(self, key_name)? {
             return Err(StoreError::InUse {
                 kind: "private key",
                 id: key_name.to_owned(),
@@ -589,7 +637,7 @@ impl Backend for AwsBackend {
     }
 
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {
-        let p = crate::keystore::profile_by_name(self, profile)?;
+        let p = crate::backend::profile_by_name(self, profile)?;
         let provider = p
             .config
             .encryption_entities
@@ -604,6 +652,7 @@ impl Backend for AwsBackend {
             keyrings: self.keyrings.clone(),
             provider,
             claim,
+            progress: self.progress.clone(),
         }))
     }
 }
@@ -614,7 +663,8 @@ struct AwsRotation {
     rt: Arc<tokio::runtime::Runtime>,
     keyrings: keyrings::KeyringStore,
     provider: String,
-    claim: crate::keystore::model::Claim,
+    claim: crate::model::Claim,
+    progress: Progress,
 }
 
 impl RotationGuard for AwsRotation {}
@@ -627,7 +677,9 @@ impl Drop for AwsRotation {
             .rt
             .block_on(self.keyrings.release(&self.provider, &self.claim))
         {
-            eprintln!("fle: warning: could not release the rotation claim: {e}");
+            self.progress.note(&format!(
+                "warning: could not release the rotation claim: {e}"
+            ));
         }
     }
 }
@@ -661,4 +713,36 @@ fn config_from(
         etag: need(etag, what)?.to_owned(),
         config: convert::config_from_cf(need(c.field_level_encryption_config(), what)?),
     })
+}
+
+/// The marker of the next page: CloudFront sends `NextMarker` only while the list is truncated.
+/// An empty page ends the listing too, so a server that repeats a marker cannot loop us forever.
+fn next_page(next_marker: Option<&str>, page_was_empty: bool) -> Option<String> {
+    next_marker
+        .filter(|m| !m.is_empty() && !page_was_empty)
+        .map(str::to_owned)
+}
+
+/// The FLE configurations attached to the cache behaviors of `distributions`.
+fn attachments_of(
+    distributions: &[aws_sdk_cloudfront::types::DistributionSummary],
+    out: &mut Vec<Attachment>,
+) {
+    for d in distributions {
+        let mut push = |pattern: &str, id: Option<&str>| {
+            if let Some(id) = id.filter(|s| !s.is_empty()) {
+                out.push(Attachment {
+                    distribution_id: d.id().to_owned(),
+                    path_pattern: pattern.to_owned(),
+                    config_id: id.to_owned(),
+                });
+            }
+        };
+        if let Some(b) = d.default_cache_behavior() {
+            push("*", b.field_level_encryption_id());
+        }
+        for b in d.cache_behaviors().map(|c| c.items()).unwrap_or_default() {
+            push(b.path_pattern(), b.field_level_encryption_id());
+        }
+    }
 }

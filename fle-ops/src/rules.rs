@@ -4,8 +4,8 @@
 //! calling CloudFront, so a mistake fails fast with a message naming the field rather than as a
 //! remote `InvalidArgument`.
 
-use super::model::{ConfigBody, ProfileConfig, PublicKeyConfig, FORMAT_URLENCODED};
-use super::StoreError;
+use crate::error::StoreError;
+use crate::model::{ConfigBody, ProfileConfig, PublicKeyConfig, FORMAT_URLENCODED};
 
 /// Quotas per account (CloudFront Developer Guide, "Quotas on field-level encryption").
 pub const MAX_PUBLIC_KEYS: usize = 10;

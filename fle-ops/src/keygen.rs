@@ -1,14 +1,15 @@
 //! RSA-2048 key pairs for CloudFront FLE, and the PEM framing CloudFront and the keystore use.
 //!
 //! The private key only ever exists as PKCS#8 in zeroizing buffers (aws-lc-rs zeroizes its DER
-//! buffer; the PEM text is a [`Secret`]).
+//! buffer; the PEM text is a [`PrivateKeyPem`]).
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeySize, PrivateDecryptingKey, PublicEncryptingKey};
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::keystore::model::Secret;
+use crate::error::StoreError;
+use crate::model::PrivateKeyPem;
 
 const PRIVATE_LABEL: &str = "PRIVATE KEY";
 const PUBLIC_LABEL: &str = "PUBLIC KEY";
@@ -28,7 +29,7 @@ pub enum KeyError {
 /// ([`public_pem_from_private`]) so a resumed run uploads exactly what a fresh one would.
 #[derive(Debug)]
 pub struct Generated {
-    pub private_pem: Secret,
+    pub private_pem: PrivateKeyPem,
 }
 
 /// Generates an RSA-2048 pair.
@@ -39,7 +40,7 @@ pub fn generate() -> Result<Generated, KeyError> {
     let key = PrivateDecryptingKey::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
     let pkcs8 = key.as_der().map_err(|_| KeyError::Generate)?;
     Ok(Generated {
-        private_pem: Secret::new(pem_encode(PRIVATE_LABEL, pkcs8.as_ref())),
+        private_pem: PrivateKeyPem::new(pem_encode(PRIVATE_LABEL, pkcs8.as_ref())),
     })
 }
 
@@ -47,10 +48,37 @@ pub fn generate() -> Result<Generated, KeyError> {
 ///
 /// # Errors
 /// [`KeyError`] when the PEM is not a PKCS#8 RSA private key.
-pub fn public_pem_from_private(private_pem: &Secret) -> Result<String, KeyError> {
+pub fn public_pem_from_private(private_pem: &PrivateKeyPem) -> Result<String, KeyError> {
     let der = pem_decode(PRIVATE_LABEL, private_pem.expose())?;
     let key = PrivateDecryptingKey::from_pkcs8(&der).map_err(|_| KeyError::Rejected)?;
     public_pem_of(&key)
+}
+
+/// The public key to upload for a stored private key, after checking that an existing upload
+/// of that name (`existing`) really is its public half: otherwise a profile would encrypt to a
+/// key nobody holds.
+///
+/// # Errors
+/// [`StoreError::Invalid`] when the private key is unusable or `existing` is another key.
+pub fn public_pem_matching(
+    private_pem: &PrivateKeyPem,
+    existing: Option<&str>,
+    name: &str,
+) -> Result<String, StoreError> {
+    let pem =
+        public_pem_from_private(private_pem).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    if let Some(existing) = existing {
+        if without_whitespace(existing) != without_whitespace(&pem) {
+            return Err(StoreError::Invalid(format!(
+                "public key {name:?} exists but is not the public half of the stored private key {name:?}; choose another key name"
+            )));
+        }
+    }
+    Ok(pem)
+}
+
+fn without_whitespace(pem: &str) -> String {
+    pem.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 fn public_pem_of(key: &PrivateDecryptingKey) -> Result<String, KeyError> {

@@ -1,4 +1,4 @@
-//! Shared AWS client setup for the commands that talk to AWS.
+//! Shared AWS client setup: the SDK configuration and the wait for a distribution to deploy.
 //!
 //! Credentials, region and endpoints come from the standard chain, as the AWS CLI does:
 //! `--profile`/`AWS_PROFILE`, `--region`/`AWS_REGION`, SSO, credential process, and
@@ -8,16 +8,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context as _};
-
-/// `--profile` and `--region`, flattened into each AWS command.
-#[derive(Debug, Clone, clap::Args)]
-pub struct AwsArgs {
-    /// AWS profile to use [default: the standard chain, e.g. AWS_PROFILE].
-    #[arg(long)]
+/// Which AWS account and region: `None` means the standard chain decides.
+#[derive(Debug, Clone, Default)]
+pub struct AwsTarget {
+    /// Named profile (`~/.aws/config`).
     pub profile: Option<String>,
-    /// AWS region of the API [default: the standard chain, e.g. AWS_REGION].
-    #[arg(long)]
+    /// Region.
     pub region: Option<String>,
 }
 
@@ -25,20 +21,19 @@ pub struct AwsArgs {
 ///
 /// # Errors
 /// The runtime cannot start.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")
 }
 
-/// Loads the SDK configuration from the standard chain plus `--profile`/`--region`.
-pub async fn sdk_config(args: &AwsArgs) -> aws_config::SdkConfig {
+/// Loads the SDK configuration from the standard chain plus the target's profile and region.
+pub async fn sdk_config(target: &AwsTarget) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(p) = &args.profile {
+    if let Some(p) = &target.profile {
         loader = loader.profile_name(p);
     }
-    if let Some(r) = &args.region {
+    if let Some(r) = &target.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }
     loader.load().await
@@ -47,7 +42,31 @@ pub async fn sdk_config(args: &AwsArgs) -> aws_config::SdkConfig {
 /// The status CloudFront reports once a change has reached every edge location.
 const DEPLOYED: &str = "Deployed";
 
-/// Polls the distribution until its status is `Deployed`, printing progress on stderr.
+/// Why a distribution was not seen `Deployed`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeployError {
+    /// `GetDistribution` failed.
+    #[error("GetDistribution {distribution}: {detail}")]
+    Api {
+        /// The distribution id.
+        distribution: String,
+        /// The SDK's error with its context.
+        detail: String,
+    },
+    /// The timeout passed first; a rerun resumes.
+    #[error("distribution {distribution} still {status:?} after {elapsed_secs}s (--deploy-timeout); rerun to resume")]
+    Timeout {
+        /// The distribution id.
+        distribution: String,
+        /// Its last status.
+        status: String,
+        /// Seconds waited.
+        elapsed_secs: u64,
+    },
+}
+
+/// Polls the distribution until its status is `Deployed`, telling `progress` at each poll.
 ///
 /// # Errors
 /// The API call fails, or `timeout` passes first.
@@ -56,7 +75,8 @@ pub async fn wait_deployed(
     distribution: &str,
     timeout: Duration,
     poll: Duration,
-) -> anyhow::Result<()> {
+    progress: &dyn Fn(&str),
+) -> Result<(), DeployError> {
     let start = Instant::now();
     loop {
         let out = cloudfront
@@ -64,31 +84,30 @@ pub async fn wait_deployed(
             .id(distribution)
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "GetDistribution {distribution}: {}",
-                    aws_sdk_cloudfront::error::DisplayErrorContext(e)
-                )
+            .map_err(|e| DeployError::Api {
+                distribution: distribution.to_owned(),
+                detail: aws_sdk_cloudfront::error::DisplayErrorContext(e).to_string(),
             })?;
         let status = out.distribution.map(|d| d.status).unwrap_or_default();
         let elapsed = start.elapsed();
         if status == DEPLOYED {
-            eprintln!(
-                "fle: distribution {distribution} is Deployed ({}s)",
+            progress(&format!(
+                "distribution {distribution} is Deployed ({}s)",
                 elapsed.as_secs()
-            );
+            ));
             return Ok(());
         }
         if elapsed >= timeout {
-            bail!(
-                "distribution {distribution} still {status:?} after {}s (--deploy-timeout); rerun to resume",
-                elapsed.as_secs()
-            );
+            return Err(DeployError::Timeout {
+                distribution: distribution.to_owned(),
+                status,
+                elapsed_secs: elapsed.as_secs(),
+            });
         }
-        eprintln!(
-            "fle: waiting for distribution {distribution} to deploy: {status} ({}s elapsed)",
+        progress(&format!(
+            "waiting for distribution {distribution} to deploy: {status} ({}s elapsed)",
             elapsed.as_secs()
-        );
+        ));
         tokio::time::sleep(
             poll.min(timeout.saturating_sub(elapsed))
                 .max(Duration::from_millis(10)),
@@ -173,6 +192,7 @@ mod tests {
             "E1",
             Duration::from_secs(20),
             Duration::from_millis(10),
+            &|_| {},
         ))
         .unwrap();
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
@@ -188,6 +208,7 @@ mod tests {
                 "E1",
                 Duration::from_millis(300),
                 Duration::from_millis(50),
+                &|_| {},
             ))
             .unwrap_err();
         assert!(err.to_string().contains("still \"InProgress\""), "{err}");

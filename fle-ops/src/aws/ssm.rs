@@ -5,7 +5,7 @@
 //! SSM has no conditional write, so a read-modify-write holds a lock: the parameter
 //! `/<prefix><provider>/lock`, created with `Overwrite=false` (creation is atomic: a second
 //! creator gets `ParameterAlreadyExists`) and deleted afterwards. A lock whose lease has passed,
-//! or whose owner process on this host is gone, is broken.
+//! or whose owner process on this host is certainly gone (`crate::lease`), is broken.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,10 +13,11 @@ use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use aws_sdk_ssm::Client;
 use zeroize::Zeroizing;
 
-use super::keyrings::{host, nonce, parse_keyring, stale};
+use super::keyrings::parse_keyring;
 use super::sdk_err;
-use crate::keystore::model::Keyring;
-use crate::keystore::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult};
+use crate::lease::{self, SystemLiveness};
+use crate::model::KeyringDocument;
 
 /// A lock is held for one read and one write: a minute is plenty.
 const LOCK_LEASE: Duration = Duration::from_secs(60);
@@ -28,6 +29,7 @@ pub struct SsmKeyrings {
     ssm: Client,
     prefix: String,
     kms_key: Option<String>,
+    progress: super::Progress,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -37,11 +39,17 @@ struct LockValue {
 }
 
 impl SsmKeyrings {
-    pub fn new(ssm: Client, prefix: &str, kms_key: Option<String>) -> Self {
+    pub fn new(
+        ssm: Client,
+        prefix: &str,
+        kms_key: Option<String>,
+        progress: super::Progress,
+    ) -> Self {
         Self {
             ssm,
             prefix: format!("/{}", prefix.trim_start_matches('/')),
             kms_key,
+            progress,
         }
     }
 
@@ -49,7 +57,7 @@ impl SsmKeyrings {
         format!("{}{}", self.prefix, provider.replace(':', "."))
     }
 
-    pub async fn load(&self, provider: &str) -> StoreResult<Keyring> {
+    pub async fn load(&self, provider: &str) -> StoreResult<KeyringDocument> {
         let name = self.name(provider);
         let got = self
             .ssm
@@ -64,7 +72,7 @@ impl SsmKeyrings {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_parameter_not_found()) =>
             {
-                return Ok(Keyring::empty(provider))
+                return Ok(KeyringDocument::empty(provider))
             }
             Err(e) => return Err(sdk_err("read keyring parameter", &e)),
         };
@@ -83,11 +91,8 @@ impl SsmKeyrings {
         loop {
             let at = SystemTime::now();
             let value = serde_json::to_string(&LockValue {
-                owner: format!("{}:{}:{}", host(), std::process::id(), nonce()?),
-                expires: humantime::format_rfc3339_seconds(
-                    at.checked_add(LOCK_LEASE).unwrap_or(at),
-                )
-                .to_string(),
+                owner: lease::owner(&SystemLiveness)?,
+                expires: lease::expiry(at, LOCK_LEASE),
             })
             .map_err(|e| StoreError::Remote(e.to_string()))?;
             let put = self
@@ -113,7 +118,7 @@ impl SsmKeyrings {
                     .and_then(|p| p.value())
                     .and_then(|v| serde_json::from_str(v).ok())
             });
-            if held.is_some_and(|h| stale(&h.owner, &h.expires, at)) {
+            if held.is_some_and(|h| lease::is_stale(&h.owner, &h.expires, at, &SystemLiveness)) {
                 let _ = self.ssm.delete_parameter().name(&lock).send().await;
                 continue;
             }
@@ -130,7 +135,7 @@ impl SsmKeyrings {
     pub async fn change(
         &self,
         provider: &str,
-        mut f: impl FnMut(&mut Keyring) -> StoreResult<()>,
+        mut f: impl FnMut(&mut KeyringDocument) -> StoreResult<()>,
     ) -> StoreResult<()> {
         let kms = self.kms_key.clone().ok_or_else(|| {
             // Overwriting a SecureString without a key id would silently re-encrypt it with aws/ssm.
@@ -143,20 +148,18 @@ impl SsmKeyrings {
             let mut ring = self.load(provider).await?;
             f(&mut ring)?;
             let name = self.name(provider);
-            let body =
-                Zeroizing::new(
-                    serde_json::to_string(&ring).map_err(|e| StoreError::Corrupt {
-                        path: name.clone(),
-                        detail: e.to_string(),
-                    })?,
-                );
+            let body = ring.to_json();
+            let body = std::str::from_utf8(&body).map_err(|_| StoreError::Corrupt {
+                path: name.clone(),
+                detail: "the keyring did not serialize as UTF-8".into(),
+            })?;
             self.ssm
                 .put_parameter()
                 .name(&name)
                 .description(format!(
                     "fle keyring of provider {provider} (format: fle docs/keystore.md)"
                 ))
-                .value(body.as_str())
+                .value(body)
                 .r#type(ParameterType::SecureString)
                 .key_id(kms)
                 .tier(ParameterTier::Advanced)
@@ -168,10 +171,10 @@ impl SsmKeyrings {
         }
         .await;
         if let Err(e) = self.ssm.delete_parameter().name(&lock).send().await {
-            eprintln!(
-                "fle: warning: could not release lock {lock} ({}); it expires by itself",
+            self.progress.note(&format!(
+                "warning: could not release lock {lock} ({}); it expires by itself",
                 sdk_err("delete lock", &e)
-            );
+            ));
         }
         result
     }

@@ -1,4 +1,4 @@
-//! The keystore model (`crate::keystore::model`) to and from aws-sdk-cloudfront's types.
+//! The keystore model (`crate::model`) to and from aws-sdk-cloudfront's types.
 //!
 //! Both sides name the same CloudFront fields; this file only moves them across, wrapping the
 //! list shapes (`Quantity` + `Items`) and the required-field builders.
@@ -8,11 +8,11 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_cloudfront::primitives::DateTime;
 use aws_sdk_cloudfront::types as cf;
 
-use crate::keystore::model::{
+use crate::error::StoreError;
+use crate::model::{
     ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, EncryptionEntity, ProfileConfig,
     PublicKeyConfig, QueryArgProfile, QueryArgProfileConfig,
 };
-use crate::keystore::StoreError;
 
 fn build_err(e: aws_sdk_cloudfront::error::BuildError) -> StoreError {
     StoreError::Invalid(format!("cannot build the CloudFront request: {e}"))
