@@ -19,7 +19,7 @@
 //!     credentials: credentials.as_ref(),
 //!     region: None, // derived from the execute-api domain
 //!     service: "execute-api",
-//!     time: SigningTime::parse_rfc3339("2026-01-02T03:04:05Z").unwrap(),
+//!     time: SigningTime::from_unix(1_767_323_045).unwrap(), // 2026-01-02T03:04:05Z, passed in
 //!     payload_sha256: None,
 //! };
 //! let signed = edge_signer::sign_event(&event, &params).unwrap();

@@ -145,7 +145,7 @@ fn signing_key_comes_wrapped_and_unchanged() {
     // accident; wrapping every stage changed no value (AWS's documented example key).
     let key: zeroize::Zeroizing<[u8; 32]> = sigv4::signing_key(
         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        SigningTime::parse_rfc3339("2015-08-30T12:36:00Z").unwrap(),
+        rfc3339("2015-08-30T12:36:00Z").unwrap(),
         "us-east-1",
         "iam",
     );
@@ -153,4 +153,15 @@ fn signing_key_comes_wrapped_and_unchanged() {
         sigv4::hex(&*key),
         "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
     );
+}
+
+/// An RFC 3339 time, parsed as the CLI parses `--time` (the signer only formats times).
+fn rfc3339(text: &str) -> Result<SigningTime, String> {
+    let t = humantime::parse_rfc3339(text).map_err(|e| e.to_string())?;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    SigningTime::from_unix(i64::try_from(secs).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())
 }

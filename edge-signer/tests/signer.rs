@@ -34,7 +34,7 @@ fn cases() -> Vec<Value> {
 
 /// What the handler passes to the wasm module for a case (same shape `fle edge sign` builds).
 fn invocation(m: &Value, case: &Value) -> Value {
-    let time = SigningTime::parse_rfc3339(m["time"].as_str().unwrap()).unwrap();
+    let time = rfc3339(m["time"].as_str().unwrap()).unwrap();
     let mut creds = m["credentials"].clone();
     if case["session_token"] != json!(true) {
         creds.as_object_mut().unwrap().remove("sessionToken");
@@ -349,4 +349,15 @@ proptest::proptest! {
         }
         proptest::prop_assert_eq!(&typed(&inv), &out);
     }
+}
+
+/// An RFC 3339 time, parsed as the CLI parses `--time` (the signer only formats times).
+fn rfc3339(text: &str) -> Result<SigningTime, String> {
+    let t = humantime::parse_rfc3339(text).map_err(|e| e.to_string())?;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    SigningTime::from_unix(i64::try_from(secs).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())
 }
