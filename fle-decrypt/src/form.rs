@@ -335,22 +335,66 @@ pub fn decrypt_form<'a>(
     body: &'a [u8],
     patterns: &FieldPatterns,
 ) -> Result<DecryptedForm<'a>, Error> {
+    decrypt_form_with_threads(keyring, body, patterns, 1)
+}
+
+/// [`decrypt_form`] with the fields' messages decrypted on up to `threads` threads (scoped:
+/// none outlives the call). Every matching field is checked to be an ESDK message before any
+/// key is used, and the error returned is that of the first failing field in body order, so
+/// the outcome does not depend on `threads`. `threads` ≤ 1 decrypts on the calling thread.
+///
+/// # Errors
+/// As [`decrypt_form`].
+pub fn decrypt_form_with_threads<'a>(
+    keyring: &Keyring,
+    body: &'a [u8],
+    patterns: &FieldPatterns,
+    threads: usize,
+) -> Result<DecryptedForm<'a>, Error> {
     let pairs = split_pairs(body)?;
-    let matching = pairs.iter().filter(|p| patterns.matches(&p.name)).count();
-    if matching > MAX_ENCRYPTED_FIELDS {
-        return Err(Error::LimitExceeded("number of encrypted fields in a form"));
-    }
+    let fields = encrypted_values(&pairs, patterns)?;
+    let decrypt = |(name, message): &EncryptedField| {
+        keyring.decrypt(message).map_err(|e| Error::Field {
+            field: name.clone(),
+            source: Box::new(e),
+        })
+    };
+    let results: Vec<Result<Decrypted, Error>> = if threads <= 1 || fields.len() <= 1 {
+        // Stop at the first failure: its error is the one returned anyway.
+        let mut out = Vec::with_capacity(fields.len());
+        for field in &fields {
+            let result = decrypt(field);
+            let failed = result.is_err();
+            out.push(result);
+            if failed {
+                break;
+            }
+        }
+        out
+    } else {
+        let per_thread = fields.len().div_ceil(threads.min(fields.len()));
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = fields
+                .chunks(per_thread)
+                .map(|chunk| scope.spawn(move || chunk.iter().map(decrypt).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    // A panic in a worker is a bug; report it as a failed decryption, not a
+                    // second panic.
+                    h.join()
+                        .unwrap_or_else(|_| vec![Err(Error::DecryptionFailed)])
+                })
+                .collect()
+        })
+    };
+    let mut decrypted = results.into_iter();
     let mut parts = Vec::with_capacity(pairs.len());
     for pair in pairs {
         let name = String::from_utf8_lossy(&pair.name).into_owned();
-        let decrypted = if patterns.matches(&pair.name) {
-            let message = decode_field_value(pair.raw_value)
-                .filter(|m| looks_like_message(m))
-                .ok_or_else(|| Error::NotEncrypted(name.clone()))?;
-            Some(keyring.decrypt(&message).map_err(|e| Error::Field {
-                field: name.clone(),
-                source: Box::new(e),
-            })?)
+        let value = if patterns.matches(&pair.name) {
+            Some(decrypted.next().unwrap_or(Err(Error::DecryptionFailed))?)
         } else {
             None
         };
@@ -358,10 +402,46 @@ pub fn decrypt_form<'a>(
             raw: pair.raw,
             raw_name: pair.raw_name,
             name,
-            decrypted,
+            decrypted: value,
         });
     }
     Ok(DecryptedForm { parts })
+}
+
+/// A field still encrypted: (decoded field name, raw ESDK message bytes).
+pub type EncryptedField = (String, Zeroizing<Vec<u8>>);
+
+/// The still-encrypted fields of a form body whose names match `patterns`, in body order:
+/// (decoded field name, raw ESDK message bytes). Nothing is decrypted; use it to pass the
+/// ciphertext on to whoever holds the key.
+///
+/// # Errors
+/// As [`decrypt_form`] before any key is used: [`Error::LimitExceeded`], and
+/// [`Error::NotEncrypted`] for a matching field that is not an ESDK message.
+pub fn encrypted_fields(
+    body: &[u8],
+    patterns: &FieldPatterns,
+) -> Result<Vec<EncryptedField>, Error> {
+    encrypted_values(&split_pairs(body)?, patterns)
+}
+
+fn encrypted_values(
+    pairs: &[Pair<'_>],
+    patterns: &FieldPatterns,
+) -> Result<Vec<EncryptedField>, Error> {
+    let matching = pairs.iter().filter(|p| patterns.matches(&p.name)).count();
+    if matching > MAX_ENCRYPTED_FIELDS {
+        return Err(Error::LimitExceeded("number of encrypted fields in a form"));
+    }
+    let mut out = Vec::with_capacity(matching);
+    for pair in pairs.iter().filter(|p| patterns.matches(&p.name)) {
+        let name = String::from_utf8_lossy(&pair.name).into_owned();
+        let message = decode_field_value(pair.raw_value)
+            .filter(|m| looks_like_message(m))
+            .ok_or_else(|| Error::NotEncrypted(name.clone()))?;
+        out.push((name, message));
+    }
+    Ok(out)
 }
 
 /// Decodes a body that may arrive base64-encoded (API Gateway, function URL and ALB events
