@@ -273,10 +273,8 @@ struct Function {
 impl Drop for Function {
     fn drop(&mut self) {
         // cargo lambda watch runs the function as its child: end the process group it leads.
-        let pid = self.watch.id().to_string();
-        let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{pid}")])
-            .status();
+        let group = format!("-{}", self.watch.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.watch.kill();
         let _ = self.watch.wait();
     }
@@ -290,11 +288,12 @@ impl Function {
         let out = std::fs::File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
         let mut env_file = String::new();
+        // Single-quoted: the values hold `=`, `+`, `/` and `:`.
         for (k, v) in aws.aws_env() {
-            env_file.push_str(&format!("{k}={v}\n"));
+            env_file.push_str(&format!("{k}='{v}'\n"));
         }
         for (k, v) in vars {
-            env_file.push_str(&format!("{k}={v}\n"));
+            env_file.push_str(&format!("{k}='{v}'\n"));
         }
         let env_path = dir.join("function.env");
         std::fs::write(&env_path, env_file).unwrap();
@@ -316,7 +315,7 @@ impl Function {
             .stderr(err);
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let watch = cmd.spawn().expect("start cargo lambda watch");
-        let f = Self {
+        let mut f = Self {
             watch,
             port,
             log,
@@ -326,9 +325,12 @@ impl Function {
         f
     }
 
-    fn wait_listening(&self) {
+    fn wait_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(300);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self.watch.try_wait().unwrap() {
+                panic!("cargo lambda watch exited ({status}): {}", self.output());
+            }
             assert!(
                 Instant::now() < deadline,
                 "cargo lambda watch did not listen on {}: {}",
