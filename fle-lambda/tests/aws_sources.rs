@@ -418,3 +418,78 @@ async fn a_broken_document_never_shows_its_content() {
         assert!(!shown.contains("BEGIN PRIVATE KEY"), "{shown}");
     }
 }
+
+/// The downstream pattern: the API step takes the fields still encrypted (plaintext refused),
+/// a queue message carries them as JSON, the payment step decrypts with the same keyring.
+#[tokio::test]
+async fn ciphertext_passed_downstream_decrypts_where_the_key_is() {
+    let provider = format!("checkout-{}", unique());
+    let k = key("k1");
+    let secret = format!("fle/keyring/{provider}");
+    py(
+        "c('secretsmanager').create_secret(Name=sys.argv[2], SecretString=sys.argv[3])",
+        &[&secret, &document(&provider, &[(&k, KeyStatus::Current)])],
+    );
+    let spec = SourceSpec::SecretsManager {
+        secret_ids: vec![secret],
+        provider_id: None,
+    };
+    let request = |body: Vec<u8>| {
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
+            .body(lambda_http::Body::Text(String::from_utf8(body).unwrap()))
+            .unwrap()
+    };
+    // The API step: no key is read to take the ciphertexts.
+    let api = backend(spec.clone(), Duration::from_secs(10)).await;
+    let fields = api.encrypted_fields(&request(form(&provider, &k))).unwrap();
+    assert_eq!(api.cache().fetch_count().await, 0);
+    let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["card_number", "card_cvc"]);
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Charge {
+        order: String,
+        card: fle_lambda::Ciphertext,
+    }
+    let message = serde_json::to_string(&Charge {
+        order: "o-1".into(),
+        card: fields[0].1.clone(),
+    })
+    .unwrap();
+    assert!(!message.contains(CARD));
+    // Plaintext where ciphertext belongs is refused at the API step, not passed on.
+    let e = api
+        .encrypted_fields(&request(format!("card_number={CARD}").into_bytes()))
+        .unwrap_err();
+    assert_eq!(e.class(), "NotEncrypted");
+    let e = api
+        .encrypted_fields(&lambda_http::http::Request::new(lambda_http::Body::Empty))
+        .unwrap_err();
+    assert_eq!(e.class(), "UnsupportedContentType");
+    // The payment step.
+    let pay = backend(spec, Duration::from_secs(10)).await;
+    let charge: Charge = serde_json::from_str(&message).unwrap();
+    let d = pay.decrypt_ciphertext(&charge.card).await.unwrap();
+    assert_eq!(d.plaintext().expose(), CARD.as_bytes());
+    assert_eq!(d.key_name(), "k1");
+    // A ciphertext under a key the keyring never held: NoMatchingKey after one refresh.
+    let other = fle_lambda::Ciphertext::from_message(
+        Encryptor::new(
+            PublicKey::from_der(&key("k9").public).unwrap(),
+            &provider,
+            "k9",
+        )
+        .unwrap()
+        .encrypt(CARD.as_bytes())
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        pay.decrypt_ciphertext(&other).await.unwrap_err().class(),
+        "NoMatchingKey"
+    );
+}
