@@ -51,6 +51,11 @@ if [ "$moto_up" != yes ]; then
 fi
 export FLE_TEST_MOTO_URL="http://127.0.0.1:$port"
 
+# --- backend Lambda (fle-lambda, examples/checkout-backend): cargo-lambda from the venv runs
+# the function under `cargo lambda watch` in examples/checkout-backend/tests/lambda_watch.rs.
+export FLE_TEST_CARGO_LAMBDA="$venv/bin/cargo-lambda"
+# --- end backend Lambda
+
 step "edge signer: wasm module (release) and the fle binary, used by the edge tests"
 cargo build -p edge-signer --target wasm32-unknown-unknown --release --locked
 cargo build -p fle-cli --locked

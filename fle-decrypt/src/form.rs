@@ -361,7 +361,100 @@ pub fn decrypt_form<'a>(
     body: &'a [u8],
     patterns: &FieldPatterns,
 ) -> Result<DecryptedForm<'a>, Error> {
-    // Find (and count) the matching pairs before any RSA work.
+    decrypt_form_with_threads(keyring, body, patterns, 1)
+}
+
+/// [`decrypt_form`] with the fields' messages decrypted on up to `threads` threads (scoped:
+/// none outlives the call). Every matching field is checked to be an ESDK message, and the
+/// form's RSA cost is checked, before any key is used; the error returned is that of the first
+/// failing field in body order, so the outcome does not depend on `threads`. `threads` ≤ 1
+/// decrypts on the calling thread.
+///
+/// # Errors
+/// As [`decrypt_form`].
+pub fn decrypt_form_with_threads<'a>(
+    keyring: &Keyring,
+    body: &'a [u8],
+    patterns: &FieldPatterns,
+    threads: usize,
+) -> Result<DecryptedForm<'a>, Error> {
+    let messages = matching_messages(body, patterns)?;
+    // Refuse the form if the EDKs could cost more RSA operations than allowed, still before
+    // any is done.
+    let mut rsa_operations: usize = 0;
+    for (_, name, message) in &messages {
+        let cost = keyring
+            .rsa_operations(message)
+            .map_err(|e| field_error(name, e))?;
+        rsa_operations = rsa_operations.saturating_add(cost);
+    }
+    if rsa_operations > usize::from(keyring.limits().max_rsa_operations_per_form()) {
+        return Err(Error::LimitExceeded("number of RSA operations in a form"));
+    }
+    let decrypt = |(_, name, message): &Matching<'a>| {
+        keyring.decrypt(message).map_err(|e| field_error(name, e))
+    };
+    let results: Vec<Result<Decrypted, Error>> = if threads <= 1 || messages.len() <= 1 {
+        // Stop at the first failure: its error is the one returned anyway.
+        let mut out = Vec::with_capacity(messages.len());
+        for m in &messages {
+            let result = decrypt(m);
+            let failed = result.is_err();
+            out.push(result);
+            if failed {
+                break;
+            }
+        }
+        out
+    } else {
+        let per_thread = messages.len().div_ceil(threads.min(messages.len()));
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = messages
+                .chunks(per_thread)
+                .map(|chunk| scope.spawn(move || chunk.iter().map(decrypt).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    // A panic in a worker is a bug; report it as a failed decryption, not a
+                    // second panic.
+                    h.join()
+                        .unwrap_or_else(|_| vec![Err(Error::DecryptionFailed)])
+                })
+                .collect()
+        })
+    };
+    let mut results = results.into_iter();
+    let mut fields = Vec::with_capacity(messages.len());
+    for (pair, name, _) in messages {
+        let decrypted = results.next().unwrap_or(Err(Error::DecryptionFailed))?;
+        fields.push(Field {
+            start: pair.start,
+            end: pair.end(),
+            raw_name: pair.raw_name,
+            name,
+            decrypted,
+        });
+    }
+    Ok(DecryptedForm { body, fields })
+}
+
+/// A matching pair, its decoded name and its decoded message.
+type Matching<'a> = (Pair<'a>, String, Zeroizing<Vec<u8>>);
+
+fn field_error(name: &str, e: Error) -> Error {
+    Error::Field {
+        field: name.to_owned(),
+        source: Box::new(e),
+    }
+}
+
+/// The pairs matching `patterns`, each value decoded and checked to be an ESDK message.
+fn matching_messages<'a>(
+    body: &'a [u8],
+    patterns: &FieldPatterns,
+) -> Result<Vec<Matching<'a>>, Error> {
+    // Find (and count) the matching pairs before decoding any.
     let mut matching = Vec::new();
     for pair in split_pairs(body)? {
         let name = pair.name();
@@ -374,39 +467,34 @@ pub fn decrypt_form<'a>(
         let name = String::from_utf8_lossy(&name).into_owned();
         matching.push((pair, name));
     }
-    // Decode and parse every matching value, and refuse the form if their EDKs could cost
-    // more RSA operations than allowed, still before any is done.
-    let mut messages = Vec::with_capacity(matching.len());
-    let mut rsa_operations: usize = 0;
+    let mut out = Vec::with_capacity(matching.len());
     for (pair, name) in matching {
         let message = decode_field_value(pair.raw_value)
             .filter(|m| looks_like_message(m))
             .ok_or_else(|| Error::NotEncrypted(name.clone()))?;
-        let cost = keyring.rsa_operations(&message).map_err(|e| Error::Field {
-            field: name.clone(),
-            source: Box::new(e),
-        })?;
-        rsa_operations = rsa_operations.saturating_add(cost);
-        messages.push((pair, name, message));
+        out.push((pair, name, message));
     }
-    if rsa_operations > usize::from(keyring.limits().max_rsa_operations_per_form()) {
-        return Err(Error::LimitExceeded("number of RSA operations in a form"));
-    }
-    let mut fields = Vec::with_capacity(messages.len());
-    for (pair, name, message) in messages {
-        let decrypted = keyring.decrypt(&message).map_err(|e| Error::Field {
-            field: name.clone(),
-            source: Box::new(e),
-        })?;
-        fields.push(Field {
-            start: pair.start,
-            end: pair.end(),
-            raw_name: pair.raw_name,
-            name,
-            decrypted,
-        });
-    }
-    Ok(DecryptedForm { body, fields })
+    Ok(out)
+}
+
+/// A field still encrypted: (decoded field name, raw ESDK message bytes).
+pub type EncryptedField = (String, Zeroizing<Vec<u8>>);
+
+/// The still-encrypted fields of a form body whose names match `patterns`, in body order:
+/// (decoded field name, raw ESDK message bytes). Nothing is decrypted; use it to pass the
+/// ciphertext on to whoever holds the key.
+///
+/// # Errors
+/// As [`decrypt_form`] before any key is used: [`Error::LimitExceeded`], and
+/// [`Error::NotEncrypted`] for a matching field that is not an ESDK message.
+pub fn encrypted_fields(
+    body: &[u8],
+    patterns: &FieldPatterns,
+) -> Result<Vec<EncryptedField>, Error> {
+    Ok(matching_messages(body, patterns)?
+        .into_iter()
+        .map(|(_, name, message)| (name, message))
+        .collect())
 }
 
 /// Decodes a body that may arrive base64-encoded (API Gateway, function URL and ALB events

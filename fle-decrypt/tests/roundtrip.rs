@@ -299,3 +299,52 @@ fn base64_event_bodies_decrypt() {
     let form = decrypt_form(&keyring, &raw, &patterns).unwrap();
     assert_eq!(form.to_body().expose(), b"card=1&x=2");
 }
+
+#[test]
+fn threads_change_nothing_but_the_time() {
+    use fle_decrypt::form::decrypt_form_with_threads;
+    let enc = encryptor();
+    let patterns = FieldPatterns::parse("f*").unwrap();
+    let plain: String = (0..10)
+        .map(|i| format!("f{i}=value-{i}"))
+        .collect::<Vec<_>>()
+        .join("&")
+        + "&other=x";
+    let body = encrypt_form(&enc, plain.as_bytes(), &patterns).unwrap();
+    let ring = keyring();
+    for threads in [0, 1, 2, 3, 16] {
+        let form = decrypt_form_with_threads(&ring, &body, &patterns, threads).unwrap();
+        assert_eq!(form.to_body().expose(), plain.as_bytes(), "{threads}");
+    }
+    // The error is the first failing field's in body order, whatever the thread count: f3 is
+    // tampered, f7 is plaintext (refused before any key is used).
+    let fields: Vec<&[u8]> = body.split(|b| *b == b'&').collect();
+    let mut bad = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            bad.push(b'&');
+        }
+        match i {
+            3 => {
+                let mut t = f.to_vec();
+                let at = t.len() - 20;
+                t[at] = if t[at] == b'A' { b'B' } else { b'A' };
+                bad.extend(t);
+            }
+            _ => bad.extend_from_slice(f),
+        }
+    }
+    for threads in [1, 2, 4] {
+        let e = decrypt_form_with_threads(&ring, &bad, &patterns, threads).unwrap_err();
+        assert!(
+            matches!(&e, Error::Field { field, .. } | Error::NotEncrypted(field) if field == "f3"),
+            "{threads}: {e:?}"
+        );
+        let mut with_plain = bad.clone();
+        with_plain.extend_from_slice(b"&f99=4111111111111111");
+        assert_eq!(
+            decrypt_form_with_threads(&ring, &with_plain, &patterns, threads).unwrap_err(),
+            Error::NotEncrypted("f99".into())
+        );
+    }
+}
