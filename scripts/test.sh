@@ -56,9 +56,11 @@ export FLE_TEST_MOTO_URL="http://127.0.0.1:$port"
 export FLE_TEST_CARGO_LAMBDA="$venv/bin/cargo-lambda"
 # --- end backend Lambda
 
-step "edge signer: wasm module (release) and the fle binary, used by the edge tests"
+step "edge signer: wasm module (release); every test target and the fle binary, built once"
 cargo build -p edge-signer --target wasm32-unknown-unknown --release --locked
-cargo build -p fle-cli --locked
+# One feature set for the whole run: `cargo build -p fle-cli` alone would resolve features
+# differently from the test build and compile the AWS SDK stack twice.
+cargo test --workspace --all-features --locked --no-run
 
 step "cargo test (workspace)"
 cargo test --workspace --all-features --locked
@@ -75,5 +77,8 @@ step "deploy/template.yaml: cfn-lint, then every control of docs/deploy.md prese
 
 step "rustfmt"
 cargo fmt --all -- --check
+
+step "fuzz targets: a short run of each (scripts/fuzz-smoke.sh), so none rots"
+scripts/fuzz-smoke.sh 10
 
 echo "all test suites passed" >&2
