@@ -51,9 +51,11 @@ if [ "$moto_up" != yes ]; then
 fi
 export FLE_TEST_MOTO_URL="http://127.0.0.1:$port"
 
-step "edge signer: wasm module (release) and the fle binary, used by the edge tests"
+step "edge signer: wasm module (release); every test target and the fle binary, built once"
 cargo build -p edge-signer --target wasm32-unknown-unknown --release --locked
-cargo build -p fle-cli --locked
+# One feature set for the whole run: `cargo build -p fle-cli` alone would resolve features
+# differently from the test build and compile the AWS SDK stack twice.
+cargo test --workspace --all-features --locked --no-run
 
 step "cargo test (workspace)"
 cargo test --workspace --all-features --locked
