@@ -35,6 +35,8 @@ enum Command {
     Edge(cmd::edge::Args),
     /// API Gateway API keys: rotate the key CloudFront sends to the origin, with overlap.
     ApiKeys(cmd::api_keys::Args),
+    /// Prove from a deployed account that no control of the architecture was loosened.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,6 +50,7 @@ fn main() -> std::process::ExitCode {
         Command::Configs(args) => cmd::configs::run(args),
         Command::Edge(args) => cmd::edge::run(args),
         Command::ApiKeys(args) => cmd::api_keys::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
     };
     exit::report(result)
 }

@@ -11,8 +11,11 @@ key used by a profile, a profile used by a configuration, a configuration attach
 distribution cannot be deleted). Every other request is forwarded unchanged to an upstream moto
 server, which serves public keys and distributions; on the way the double also enforces IfMatch
 and changing ETags on distribution configs (moto ignores IfMatch and never changes the ETag) and
-records which FLE configuration each distribution uses, and turns moto's HTTP 500 for a
-missing public key into CloudFront's 404 NoSuchPublicKey. List answers (profiles,
+records which FLE configuration each distribution uses, keeps the Lambda@Edge associations of
+each cache behavior (moto drops them) and puts them back into what it answers, and turns moto's
+HTTP 500 for a missing public key into CloudFront's 404 NoSuchPublicKey. It also answers
+CloudWatch Logs' data-protection policy operations (moto has none; point
+AWS_ENDPOINT_URL_CLOUDWATCH_LOGS at the double) and forwards the other Logs operations. List answers (profiles,
 configurations, and moto's distributions) are paged as CloudFront pages them (MaxItems, Marker,
 NextMarker), at most --page-size items a page, so a client that reads only the first page fails.
 
@@ -30,6 +33,7 @@ Prints "listening on PORT" on stdout once ready.
 import argparse
 import datetime
 import http.server
+import json
 import re
 import secrets
 import string
@@ -57,6 +61,9 @@ PAGE_SIZE = 100  # --page-size: the most items one list page holds (CloudFront's
 DIST_ETAGS = {}  # distribution id -> etag the double hands out
 DIST_FLE = {}  # distribution id -> set of FLE config ids its cache behaviors use
 MOTO_ETAGS = {}  # distribution id -> the (never changing) ETag moto wants in If-Match
+DIST_LAMBDAS = {}  # distribution id -> [LambdaFunctionAssociations XML of each behavior, in order]
+LOG_POLICIES = {}  # log group name -> data-protection policy document (JSON text)
+LAMBDAS_RE = re.compile(rb"<LambdaFunctionAssociations>.*?</LambdaFunctionAssociations>|<LambdaFunctionAssociations/>", re.S)
 UPSTREAM = ""
 
 
@@ -316,7 +323,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        if body:
+        if body and not any(k.lower() == "content-type" for k in (headers or {})):
             self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -341,6 +348,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def route(self, method):
         path, _, self.query = self.path.partition("?")
         body = self.body()
+        target = self.headers.get("X-Amz-Target", "")
+        if target.startswith("Logs_20140328."):
+            with LOCK:
+                status, payload, headers = self.logs(target.split(".", 1)[1], body)
+            self.reply(status, payload, headers)
+            return
         try:
             with LOCK:
                 handled = self.fle(method, path, body)
@@ -350,6 +363,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(status, payload, headers)
         except CfError as e:
             self.error(e)
+
+    def logs(self, op, body):
+        """CloudWatch Logs JSON protocol: data-protection policies here, the rest at moto."""
+        json_headers = {"Content-Type": "application/x-amz-json-1.1"}
+        if op in ("PutDataProtectionPolicy", "GetDataProtectionPolicy", "DeleteDataProtectionPolicy"):
+            req = json.loads(body or b"{}")
+            group = req.get("logGroupIdentifier", "")
+            if op == "PutDataProtectionPolicy":
+                LOG_POLICIES[group] = req.get("policyDocument", "")
+            elif op == "DeleteDataProtectionPolicy":
+                LOG_POLICIES.pop(group, None)
+            out = {"logGroupIdentifier": group}
+            if op != "DeleteDataProtectionPolicy" and group in LOG_POLICIES:
+                out["policyDocument"] = LOG_POLICIES[group]
+                out["lastUpdatedTime"] = 0
+            return 200, json.dumps(out), json_headers
+        status, payload, _ = self.proxy("POST", "/", body)
+        return status, payload, json_headers
 
     def fle(self, method, path, body):
         m = re.fullmatch(PREFIX + r"/field-level-encryption-profile(?:/([A-Z0-9]+)(/config)?)?", path)
@@ -461,6 +492,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise CfError(404, "NoSuchFieldLevelEncryptionConfig", "the specified configuration does not exist")
             status, payload, headers = self.proxy(method, path, body, if_match=MOTO_ETAGS.get(dist))
             if status == 200:
+                DIST_LAMBDAS[dist] = LAMBDAS_RE.findall(body)
+                payload = restore_lambdas(dist, payload)
                 DIST_FLE[dist] = used
                 DIST_ETAGS[dist] = new_id("E")
                 headers["ETag"] = DIST_ETAGS[dist]
@@ -472,6 +505,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 payload = page_distributions(payload, self.query)
             return status, payload, headers
         status, payload, headers = self.proxy(method, path, body)
+        if method == "POST" and re.fullmatch(PREFIX + r"/distribution", path) and status == 201:
+            created = re.search(rb"<Id>([A-Z0-9]+)</Id>", payload)
+            if created:
+                dist = created.group(1).decode()
+                DIST_LAMBDAS[dist] = LAMBDAS_RE.findall(body)
+                DIST_FLE[dist] = {e.text for e in strip_ns(ET.fromstring(body)).iter("FieldLevelEncryptionId") if e.text}
+                payload = restore_lambdas(dist, payload)
+        d = re.fullmatch(PREFIX + r"/distribution/([A-Z0-9]+)(/config)?", path)
+        if d and method == "GET" and status == 200:
+            payload = restore_lambdas(d.group(1), payload)
         if pk and method in ("GET", "DELETE") and status == 500:
             # moto answers 500 for a public key it does not have; CloudFront answers 404 NoSuchPublicKey.
             raise CfError(404, "NoSuchPublicKey", "the specified public key does not exist")
@@ -486,6 +529,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             req.add_header(k, v)
         if if_match:
             req.add_header("If-Match", if_match)
+        if body and "Content-Type" not in self.headers:
+            # urllib would label the body a form, and moto would then route it to S3.
+            req.add_header("Content-Type", "application/xml")
         try:
             with urllib.request.urlopen(req) as r:
                 status, payload, hdrs = r.status, r.read(), dict(r.headers)
@@ -500,6 +546,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             DIST_ETAGS.setdefault(m.group(1), headers["ETag"])
             headers["ETag"] = DIST_ETAGS[m.group(1)]
         return status, payload, headers
+
+
+def restore_lambdas(dist, payload):
+    """Puts the recorded associations back, behavior by behavior (same order in both documents)."""
+    saved = DIST_LAMBDAS.get(dist)
+    if not saved:
+        return payload
+    it = iter(saved)
+    return LAMBDAS_RE.sub(lambda m: next(it, m.group(0)), payload)
 
 
 def main():

@@ -1,5 +1,6 @@
 //! One module per noun.
 pub mod api_keys;
+pub mod audit;
 pub mod configs;
 #[cfg(debug_assertions)]
 pub mod danger;
