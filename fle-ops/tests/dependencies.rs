@@ -7,7 +7,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("fle-decrypt", &[]),
     ("edge-signer", &[]),
     ("fle-ops", &["fle-decrypt", "edge-signer"]),
-    ("fle-cli", &["fle-ops", "fle-decrypt", "edge-signer"]),
+    ("fle-lambda", &["fle-decrypt"]),
+    ("checkout-backend", &["fle-lambda", "fle-decrypt"]),
+    ("fle-audit", &["fle-decrypt"]),
+    (
+        "fle-cli",
+        &["fle-ops", "fle-audit", "fle-decrypt", "edge-signer"],
+    ),
     ("fle-tests", &["fle-ops", "fle-decrypt", "edge-signer"]),
 ];
 

@@ -48,21 +48,28 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
 }
 
 /// Replaces `path` with `bytes` atomically; the new file gets `mode`.
+///
+/// The temp file beside it has a random name and is created exclusively (`O_CREAT|O_EXCL`),
+/// which also refuses a symlink planted at that name: a predictable name let a pre-created
+/// symlink redirect the private keyring into another file.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let mut nonce = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut nonce)
+        .map_err(|_| std::io::Error::other("random number generator failed"))?;
+    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = dir.join(format!(".{name}.tmp.{nonce}"));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)?;
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        // An existing temp file of a dead process may have other bits: set them explicitly.
+        // The umask may have cleared bits of `mode`: set them explicitly.
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
         f.write_all(bytes)?;
         f.sync_all()?;
@@ -73,4 +80,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Refuses a keystore directory that someone else could change: not a real directory (a
+/// symlink), owned by another user, or writable by group or others.
+pub fn check_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let denied = |why: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("keystore directory {} {why}", dir.display()),
+        )
+    };
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.file_type().is_dir() {
+        return Err(denied(
+            "is not a directory (a symlink?): the keystore must be a real directory".into(),
+        ));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(denied(format!(
+            "belongs to user {} (you are {me}): use a keystore you own",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(denied(format!(
+            "is writable by others (mode {:o}): run `chmod 700 {}`",
+            meta.mode() & 0o777,
+            dir.display()
+        )));
+    }
+    Ok(())
 }

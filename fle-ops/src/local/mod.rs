@@ -25,7 +25,7 @@ use self::state::{
     new_id, now, State, STATE_FORMAT,
 };
 
-use self::fs::{write_atomic, FileLock};
+use self::fs::{check_private_dir, write_atomic, FileLock};
 use crate::backend::{Backend, RotationGuard, StatusChange};
 use crate::error::{StoreError, StoreResult};
 use crate::ledger::KeyringEdits as _;
@@ -65,13 +65,14 @@ impl LocalStore {
             self.root.join("private"),
             self.root.join("locks"),
         ] {
-            if !dir.is_dir() {
+            if std::fs::symlink_metadata(&dir).is_err() {
                 std::fs::DirBuilder::new()
                     .recursive(true)
                     .mode(0o700)
                     .create(&dir)
                     .map_err(self.io(&dir))?;
             }
+            check_private_dir(&dir).map_err(self.io(&dir))?;
         }
         let ignore = self.root.join(".gitignore");
         if !ignore.exists() {

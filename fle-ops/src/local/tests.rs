@@ -274,3 +274,64 @@ proptest::proptest! {
         let _ = s.list_providers();
     }
 }
+
+#[test]
+fn writes_never_follow_a_planted_symlink() {
+    let (dir, s) = store();
+    s.create_public_key(&key_cfg("k1", &public_pem())).unwrap();
+    // The old temp names were `.state.json.tmp.<pid>`: plant symlinks at every such name of
+    // this process and of nearby pids; a write must leave their target alone.
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"unrelated").unwrap();
+    let pid = std::process::id();
+    for p in pid.saturating_sub(2)..=pid + 2 {
+        std::os::unix::fs::symlink(&victim, dir.path().join(format!("ks/.state.json.tmp.{p}")))
+            .unwrap();
+    }
+    s.create_public_key(&key_cfg("k2", &public_pem())).unwrap();
+    assert_eq!(std::fs::read(&victim).unwrap(), b"unrelated");
+    let state = std::fs::symlink_metadata(dir.path().join("ks/state.json")).unwrap();
+    assert!(
+        state.file_type().is_file(),
+        "state.json stays a regular file"
+    );
+}
+
+#[test]
+fn a_keystore_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, s) = store();
+    s.create_public_key(&key_cfg("k1", &public_pem())).unwrap();
+    let root = dir.path().join("ks");
+    for sub in ["", "private"] {
+        let d = root.join(sub);
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = s
+            .create_public_key(&key_cfg("k2", &public_pem()))
+            .unwrap_err();
+        assert!(err.to_string().contains("writable by others"), "{err}");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // A symlinked private/ is refused too, wherever it points.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::rename(root.join("private"), dir.path().join("old-private")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.join("private")).unwrap();
+    let err = s
+        .create_public_key(&key_cfg("k2", &public_pem()))
+        .unwrap_err();
+    assert!(err.to_string().contains("not a directory"), "{err}");
+    // Owned by someone else (only root can hand a directory to another user).
+    std::fs::remove_file(root.join("private")).unwrap();
+    std::fs::rename(dir.path().join("old-private"), root.join("private")).unwrap();
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(&root, Some(65534), None).unwrap();
+        let err = s
+            .create_public_key(&key_cfg("k2", &public_pem()))
+            .unwrap_err();
+        assert!(err.to_string().contains("belongs to user 65534"), "{err}");
+        std::os::unix::fs::chown(&root, Some(0), None).unwrap();
+    }
+    s.create_public_key(&key_cfg("k2", &public_pem())).unwrap();
+}
