@@ -204,7 +204,7 @@ pub(crate) async fn api_methods(c: &Clients, api: &str) -> Result<Vec<ApiMethod>
             let mut names: Vec<_> = r
                 .resource_methods()
                 .map(|m| m.iter().collect())
-                .unwrap_or_else(Vec::new);
+                .unwrap_or_default();
             names.sort_by(|a, b| a.0.cmp(b.0));
             for (name, m) in names {
                 methods.push(ApiMethod {
