@@ -34,11 +34,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let rt = fle_ops::aws::runtime()
+    let rt = fle_ops::aws::sdk::runtime()
         .map_err(|e| Failure::usage(anyhow::anyhow!("audit: starting the async runtime: {e}")))?;
     let report = rt
         .block_on(async {
-            let conf = fle_ops::aws::sdk_config(&fle_ops::aws::AwsTarget {
+            let conf = fle_ops::aws::sdk::sdk_config(&fle_ops::aws::AwsTarget {
                 profile: args.aws_profile.clone(),
                 region: args.region.clone(),
             })
