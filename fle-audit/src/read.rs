@@ -103,11 +103,7 @@ pub(crate) async fn distribution(c: &Clients, id: &str) -> Result<Distribution, 
         .distribution_config()
         .ok_or("GetDistributionConfig: no configuration in the answer")?;
     let post = |m: Option<&aws_sdk_cloudfront::types::AllowedMethods>| {
-        m.is_some_and(|m| {
-            m.items()
-                .iter()
-                .any(|x| *x == aws_sdk_cloudfront::types::Method::Post)
-        })
+        m.is_some_and(|m| m.items().contains(&aws_sdk_cloudfront::types::Method::Post))
     };
     let https = |p: &aws_sdk_cloudfront::types::ViewerProtocolPolicy| {
         matches!(
