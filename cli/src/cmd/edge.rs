@@ -351,6 +351,18 @@ mod zip {
     }
 }
 
+/// `--time`: RFC 3339 in UTC (`2026-01-02T03:04:05Z`), parsed by humantime as every other time
+/// the CLI reads; the signer itself only formats times.
+fn parse_time(text: &str) -> Result<SigningTime, Failure> {
+    let bad = |e: String| Failure::usage(anyhow!("--time {text:?}: {e}"));
+    let t = humantime::parse_rfc3339(text).map_err(|e| bad(e.to_string()))?;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| bad("before 1970".into()))?
+        .as_secs();
+    SigningTime::from_unix(i64::try_from(secs).unwrap_or(i64::MAX)).map_err(|e| bad(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,16 +382,4 @@ mod tests {
         assert!(strip_custom_sections(b"\0asm\x01\0\0\0\x01\x05\0").is_err());
         assert!(strip_custom_sections(b"junk").is_err());
     }
-}
-
-/// `--time`: RFC 3339 in UTC (`2026-01-02T03:04:05Z`), parsed by humantime as every other time
-/// the CLI reads; the signer itself only formats times.
-fn parse_time(text: &str) -> Result<SigningTime, Failure> {
-    let bad = |e: String| Failure::usage(anyhow!("--time {text:?}: {e}"));
-    let t = humantime::parse_rfc3339(text).map_err(|e| bad(e.to_string()))?;
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|_| bad("before 1970".into()))?
-        .as_secs();
-    SigningTime::from_unix(i64::try_from(secs).unwrap_or(i64::MAX)).map_err(|e| bad(e.to_string()))
 }
