@@ -10,7 +10,9 @@
     clippy::panic
 )]
 
+mod common;
 use base64::Engine as _;
+use common::rfc3339;
 use edge_signer::event::OriginRequestEvent;
 use edge_signer::sigv4::{self, CanonicalInput};
 use edge_signer::{sign_event, sign_patch, Credentials, SigningParams, SigningTime};
@@ -153,15 +155,4 @@ fn signing_key_comes_wrapped_and_unchanged() {
         sigv4::hex(&*key),
         "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
     );
-}
-
-/// An RFC 3339 time, parsed as the CLI parses `--time` (the signer only formats times).
-fn rfc3339(text: &str) -> Result<SigningTime, String> {
-    let t = humantime::parse_rfc3339(text).map_err(|e| e.to_string())?;
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
-    SigningTime::from_unix(i64::try_from(secs).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())
 }

@@ -9,6 +9,8 @@
     clippy::panic
 )]
 
+mod common;
+use common::rfc3339;
 use std::path::PathBuf;
 
 use edge_signer::sigv4::{self, CanonicalInput};
@@ -350,15 +352,4 @@ fn every_case_is_named() {
     named.extend(SKIPPED.iter().map(|(n, _)| n.to_string()));
     named.sort();
     assert_eq!(dirs, named);
-}
-
-/// An RFC 3339 time, parsed as the CLI parses `--time` (the signer only formats times).
-fn rfc3339(text: &str) -> Result<SigningTime, String> {
-    let t = humantime::parse_rfc3339(text).map_err(|e| e.to_string())?;
-    let secs = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
-    SigningTime::from_unix(i64::try_from(secs).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())
 }
