@@ -158,17 +158,12 @@ pub(crate) async fn distribution(c: &Clients, id: &str) -> Result<Distribution, 
             has_api_key_header: o.custom_headers().is_some_and(|h| {
                 h.items().iter().any(|h| {
                     h.header_name()
-                        .eq_ignore_ascii_case(edge_signer_api_key_header())
+                        .eq_ignore_ascii_case(edge_signer::API_KEY_HEADER)
                 })
             }),
         })
         .collect();
     Ok(Distribution { behaviors, origins })
-}
-
-/// The header API Gateway reads the key from.
-pub(crate) const fn edge_signer_api_key_header() -> &'static str {
-    "x-api-key"
 }
 
 /// A method of the REST API.

@@ -9,7 +9,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("fle-ops", &["fle-decrypt", "edge-signer"]),
     ("fle-lambda", &["fle-decrypt"]),
     ("checkout-backend", &["fle-lambda", "fle-decrypt"]),
-    ("fle-audit", &["fle-decrypt"]),
+    ("fle-audit", &["fle-decrypt", "edge-signer"]),
     (
         "fle-cli",
         &["fle-ops", "fle-audit", "fle-decrypt", "edge-signer"],
