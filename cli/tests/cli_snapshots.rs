@@ -193,6 +193,18 @@ fn error_messages() {
             ],
             &[
                 "profiles",
+                "create",
+                "--name",
+                "p2",
+                "--key",
+                "k1",
+                "--provider",
+                "other",
+                "--field",
+                "zip",
+            ],
+            &[
+                "profiles",
                 "update",
                 "checkout",
                 "--comment",

@@ -6,6 +6,8 @@
 //! - [`rules`]: CloudFront's limits and syntax rules, checked before anything is stored or sent;
 //! - [`keygen`]: RSA-2048 pairs and their PEM framing;
 //! - [`backend`]: the [`Backend`] trait every store implements, with typed [`StoreError`]s;
+//! - [`inventory`]: each key joined across keyrings, public keys and profiles, and a key name
+//!   resolved to what a profile needs;
 //! - [`ledger`]: the three edits a store makes to a keyring (add, change status, remove);
 //! - [`lease`]: rotation claims and store locks that expire on their own;
 //! - [`local`]: the local keystore directory;
@@ -37,6 +39,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod inventory;
 pub mod keygen;
 pub mod lease;
 pub mod ledger;

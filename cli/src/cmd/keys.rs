@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::store::{self, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
+use fle_ops::inventory;
 use fle_ops::model::KeyStatus;
 use fle_ops::rotation::{self, Outcome, RetireOutcome, Step, StepError, StepRecord};
 use fle_ops::{Backend, StoreError};
@@ -307,52 +308,19 @@ struct KeyList {
 }
 
 fn collect_keys(b: &dyn Backend) -> Result<Vec<KeyView>, StoreError> {
-    let publics = b.list_public_keys()?;
-    let profiles = b.list_profiles()?;
-    let mut views: Vec<KeyView> = Vec::new();
-    let used_by = |id: &str| -> Vec<String> {
-        profiles
-            .iter()
-            .filter(|p| {
-                p.config
-                    .encryption_entities
-                    .iter()
-                    .any(|e| e.public_key_id == id)
-            })
-            .map(|p| p.config.name.clone())
-            .collect()
-    };
-    for provider in b.list_providers()? {
-        for k in b.load_keyring(&provider)?.keys {
-            let pk = publics.iter().find(|p| p.config.name == k.key_name);
-            views.push(KeyView {
-                name: k.key_name.clone(),
-                provider: Some(provider.clone()),
-                public_key_id: pk.map(|p| p.id.clone()),
-                status: Some(k.status),
-                retire_after: k.retire_after.clone(),
-                created: Some(k.created.clone()),
-                used_by: pk.map(|p| used_by(&p.id)).unwrap_or_default(),
-                public_key_pem: None,
-            });
-        }
-    }
-    for pk in &publics {
-        if !views.iter().any(|v| v.name == pk.config.name) {
-            views.push(KeyView {
-                name: pk.config.name.clone(),
-                provider: None,
-                public_key_id: Some(pk.id.clone()),
-                status: None,
-                retire_after: None,
-                created: Some(pk.created_time.clone()),
-                used_by: used_by(&pk.id),
-                public_key_pem: None,
-            });
-        }
-    }
-    views.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(views)
+    Ok(inventory::keys(b)?
+        .into_iter()
+        .map(|k| KeyView {
+            name: k.name,
+            provider: k.provider,
+            public_key_id: k.public_key_id,
+            status: k.status,
+            retire_after: k.retire_after,
+            created: k.created,
+            used_by: k.used_by,
+            public_key_pem: None,
+        })
+        .collect())
 }
 
 fn key_line(v: &KeyView) -> String {

@@ -7,7 +7,8 @@ use serde::Serialize;
 use super::store::{stale, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
 use crate::output::{emit, OutputArgs};
-use fle_ops::backend::{profile_by_name, public_key_by_name};
+use fle_ops::backend::profile_by_name;
+use fle_ops::inventory::{self, BindingError};
 use fle_ops::model::{EncryptionEntity, Profile, ProfileConfig};
 use fle_ops::{rotation, rules, Backend};
 
@@ -222,38 +223,24 @@ fn resolve_key(
     provider: Option<&str>,
     ctx: &str,
 ) -> Result<(String, String), Failure> {
-    let pk = public_key_by_name(b, key)
-        .map_err(|e| store_failure(ctx, e, ""))?
-        .ok_or_else(|| {
-            Failure::no(anyhow!(
-                "{ctx}: no public key named {key:?}; create it with `fle keys generate`"
-            ))
-        })?;
-    let mut holders = Vec::new();
-    for p in b.list_providers().map_err(|e| store_failure(ctx, e, ""))? {
-        if b.load_keyring(&p)
-            .map_err(|e| store_failure(ctx, e, ""))?
-            .get(key)
-            .is_some()
-        {
-            holders.push(p);
-        }
-    }
-    let provider = match (provider, holders.as_slice()) {
-        (Some(p), hs) if hs.is_empty() || hs.iter().any(|h| h == p) => p.to_owned(),
-        (Some(p), hs) => {
-            return Err(Failure::usage(anyhow!(
-                "{ctx}: the private key {key:?} is in provider {}'s keyring, not {p:?}; a backend loading provider {p:?} could not decrypt",
-                hs.join(", ")
+    match inventory::bind_key(b, key, provider) {
+        Ok(k) => Ok((k.public_key_id, k.provider_id)),
+        Err(BindingError::Store(e)) => Err(store_failure(ctx, e, "")),
+        Err(BindingError::NoPublicKey { .. }) => Err(Failure::no(anyhow!(
+            "{ctx}: no public key named {key:?}; create it with `fle keys generate`"
+        ))),
+        Err(e @ BindingError::WrongProvider { .. }) => {
+            let p = provider.unwrap_or_default();
+            Err(Failure::usage(anyhow!(
+                "{ctx}: {e}; a backend loading provider {p:?} could not decrypt"
             )))
         }
-        (None, [one]) => one.clone(),
-        (None, []) => {
-            return Err(Failure::usage(anyhow!("{ctx}: key {key:?} has no private key in {}; pass --provider", b.describe())))
-        }
-        (None, _) => return Err(Failure::usage(anyhow!("{ctx}: key {key:?} is in several keyrings ({}); pass --provider", holders.join(", ")))),
-    };
-    Ok((pk.id, provider))
+        Err(BindingError::NoPrivateKey { .. }) => Err(Failure::usage(anyhow!(
+            "{ctx}: key {key:?} has no private key in {}; pass --provider",
+            b.describe()
+        ))),
+        Err(e) => Err(Failure::usage(anyhow!("{ctx}: {e}; pass --provider"))),
+    }
 }
 
 fn check(ctx: &str, r: Result<(), fle_ops::StoreError>) -> Result<(), Failure> {

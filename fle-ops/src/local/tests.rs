@@ -335,3 +335,91 @@ fn a_keystore_others_can_write_is_refused() {
     }
     s.create_public_key(&key_cfg("k2", &public_pem())).unwrap();
 }
+
+/// A private key in `provider`'s keyring and, with `upload`, its public key.
+fn key_pair(s: &LocalStore, provider: &str, name: &str, upload: bool) -> Option<PublicKey> {
+    let g = crate::keygen::generate().unwrap();
+    let pem = crate::keygen::public_pem_from_private(&g.private_pem).unwrap();
+    s.add_private_key(
+        provider,
+        KeyEntry {
+            key_name: name.into(),
+            status: KeyStatus::Current,
+            retire_after: None,
+            created: now(),
+            rotation: None,
+            private_key_pem: g.private_pem,
+        },
+    )
+    .unwrap();
+    upload.then(|| s.create_public_key(&key_cfg(name, &pem)).unwrap())
+}
+
+#[test]
+fn inventory_joins_keyrings_public_keys_and_profiles() {
+    let (_d, s) = store();
+    let k1 = key_pair(&s, "prov", "k1", true).unwrap();
+    key_pair(&s, "prov", "only-private", false);
+    let orphan = s
+        .create_public_key(&key_cfg("only-public", &public_pem()))
+        .unwrap();
+    s.create_profile(&profile_cfg("checkout", &k1.id, &["card_*"]))
+        .unwrap();
+    let keys = crate::inventory::keys(&s).unwrap();
+    let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["k1", "only-private", "only-public"]);
+    let [k, private, public] = keys.as_slice() else {
+        unreachable!()
+    };
+    assert_eq!(k.provider.as_deref(), Some("prov"));
+    assert_eq!(k.public_key_id.as_deref(), Some(k1.id.as_str()));
+    assert_eq!(k.status, Some(KeyStatus::Current));
+    assert_eq!(k.used_by, ["checkout"]);
+    assert_eq!(private.public_key_id, None);
+    assert!(private.used_by.is_empty());
+    assert_eq!(public.provider, None);
+    assert_eq!(public.status, None);
+    assert_eq!(public.public_key_id.as_deref(), Some(orphan.id.as_str()));
+}
+
+#[test]
+fn binding_a_key_names_its_keyring() {
+    use crate::inventory::{bind_key, BindingError};
+    let (_d, s) = store();
+    let k1 = key_pair(&s, "prov", "k1", true).unwrap();
+    let b = bind_key(&s, "k1", None).unwrap();
+    assert_eq!(
+        (b.public_key_id.as_str(), b.provider_id.as_str()),
+        (k1.id.as_str(), "prov")
+    );
+    assert_eq!(bind_key(&s, "k1", Some("prov")).unwrap(), b);
+    assert!(matches!(
+        bind_key(&s, "k1", Some("other")).unwrap_err(),
+        BindingError::WrongProvider { asked, holders, .. } if asked == "other" && holders == ["prov"]
+    ));
+    assert!(matches!(
+        bind_key(&s, "nope", None).unwrap_err(),
+        BindingError::NoPublicKey { .. }
+    ));
+    // A public key whose private key this store does not hold: only with a named provider.
+    s.create_public_key(&key_cfg("elsewhere", &public_pem()))
+        .unwrap();
+    assert!(matches!(
+        bind_key(&s, "elsewhere", None).unwrap_err(),
+        BindingError::NoPrivateKey { .. }
+    ));
+    assert_eq!(
+        bind_key(&s, "elsewhere", Some("any")).unwrap().provider_id,
+        "any"
+    );
+    // The same key name in two keyrings: the caller must choose.
+    key_pair(&s, "prov2", "k1", false);
+    assert!(matches!(
+        bind_key(&s, "k1", None).unwrap_err(),
+        BindingError::SeveralProviders { holders, .. } if holders.len() == 2
+    ));
+    assert_eq!(
+        bind_key(&s, "k1", Some("prov2")).unwrap().provider_id,
+        "prov2"
+    );
+}
