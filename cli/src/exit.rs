@@ -47,9 +47,20 @@ pub type CmdResult = Result<(), Failure>;
 pub fn report(result: CmdResult) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout went away (`fle keys list | head`): end quietly, as ripgrep
+        // does; there is no one left to tell.
+        Err(f) if is_broken_pipe(&f.error) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("fle: {:#}", f.error);
             ExitCode::from(f.code)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -53,3 +53,24 @@ fn display(path: &str) -> String {
         path.to_owned()
     }
 }
+
+/// Upper bounds of the duration flags: long enough for any real use, short enough that adding
+/// one to the clock stays a writable time and a wait ends.
+pub mod limit {
+    /// `--grace` of `keys rotate` / `api-keys rotate`: 10 years.
+    pub const GRACE_SECS: u64 = 10 * 365 * 86_400;
+    /// Waits (`--switch-delay`, `--deploy-timeout`, poll intervals): 7 days.
+    pub const WAIT_SECS: u64 = 7 * 86_400;
+}
+
+/// A duration flag (`90m`, `24h`, `7d`) of at most `MAX_SECS` seconds.
+pub fn duration<const MAX_SECS: u64>(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if d > std::time::Duration::from_secs(MAX_SECS) {
+        return Err(format!(
+            "longer than the {} days this flag accepts",
+            MAX_SECS / 86_400
+        ));
+    }
+    Ok(d)
+}

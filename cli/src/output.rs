@@ -37,7 +37,10 @@ pub fn emit<T: Serialize>(
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::other)?;
+            serde_json::to_writer_pretty(&mut out, value).map_err(|e| match e.io_error_kind() {
+                Some(kind) => std::io::Error::from(kind),
+                None => std::io::Error::other(e),
+            })?;
             out.write_all(b"\n")?;
         }
         Format::Text => {

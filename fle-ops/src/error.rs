@@ -27,6 +27,9 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    /// A local keystore that should exist does not (a mistyped `--keystore` or `FLE_HOME`).
+    #[error("keystore {path} does not exist; check --keystore / FLE_HOME, or create one with `fle keys generate`")]
+    NoKeystore { path: String },
     #[error("keystore {path} is corrupt: {detail}")]
     Corrupt { path: String, detail: String },
     /// A refusal by the remote service, with its error code (e.g. `PublicKeyInUse`).

@@ -23,6 +23,9 @@ pub struct KeyInfo {
     pub created: Option<String>,
     /// Names of the profiles that encrypt with this key's public key.
     pub used_by: Vec<String>,
+    /// Why the private key cannot be used (e.g. a truncated PEM), as a class: never key
+    /// material. Backends skip such a key and load the others.
+    pub broken: Option<String>,
 }
 
 /// Every key of the store, sorted by name: those with a private key (one entry per keyring
@@ -47,7 +50,9 @@ pub fn keys(b: &dyn Backend) -> Result<Vec<KeyInfo>, StoreError> {
     };
     let mut keys: Vec<KeyInfo> = Vec::new();
     for provider in b.list_providers()? {
-        for k in b.load_keyring(&provider)?.keys {
+        let ring = b.load_keyring(&provider)?;
+        let broken = ring.broken_keys();
+        for k in ring.keys {
             let pk = publics.iter().find(|p| p.config.name == k.key_name);
             keys.push(KeyInfo {
                 name: k.key_name.clone(),
@@ -57,6 +62,10 @@ pub fn keys(b: &dyn Backend) -> Result<Vec<KeyInfo>, StoreError> {
                 retire_after: k.retire_after.clone(),
                 created: Some(k.created.clone()),
                 used_by: pk.map(|p| used_by(&p.id)).unwrap_or_default(),
+                broken: broken
+                    .iter()
+                    .find(|x| x.key_name == k.key_name)
+                    .map(|x| x.error.to_string()),
             });
         }
     }
@@ -70,6 +79,7 @@ pub fn keys(b: &dyn Backend) -> Result<Vec<KeyInfo>, StoreError> {
                 retire_after: None,
                 created: Some(pk.created_time.clone()),
                 used_by: used_by(&pk.id),
+                broken: None,
             });
         }
     }

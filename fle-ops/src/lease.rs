@@ -76,7 +76,7 @@ pub fn owner(probe: &dyn Liveness) -> StoreResult<String> {
 
 /// RFC 3339 UTC, seconds.
 pub fn expiry(at: SystemTime, lease: Duration) -> String {
-    humantime::format_rfc3339_seconds(at.checked_add(lease).unwrap_or(at)).to_string()
+    crate::time::rfc3339_clamped(at.checked_add(lease).unwrap_or_else(crate::time::latest))
 }
 
 /// Whether a lease can be ignored at `at`: it has expired (or its expiry is unreadable), or

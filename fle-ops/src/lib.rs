@@ -12,6 +12,7 @@
 //! - [`lease`]: rotation claims and store locks that expire on their own;
 //! - [`local`]: the local keystore directory;
 //! - [`aws`] (feature `aws`): CloudFront + Secrets Manager / SSM, and API-key rotation;
+//! - [`time`]: RFC 3339 formatting that never panics;
 //! - [`rotation`]: key generation, rotation and retirement as typed step engines.
 //!
 //! No argument parsing and no printing: a caller drives a rotation step by step through a
@@ -47,6 +48,7 @@ pub mod local;
 pub mod model;
 pub mod rotation;
 pub mod rules;
+pub mod time;
 
 #[cfg(feature = "aws")]
 pub mod aws;

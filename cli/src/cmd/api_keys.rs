@@ -13,6 +13,7 @@ use fle_ops::rotation::Outcome;
 use serde::Serialize;
 
 use crate::exit::{CmdResult, Failure};
+use crate::input;
 
 /// `--profile` and `--region`, flattened into each AWS command.
 #[derive(Debug, Clone, clap::Args)]
@@ -54,10 +55,10 @@ struct RotateArgs {
     #[arg(long, value_name = "ID")]
     origin: Option<String>,
     /// How long to keep the old key valid after the distribution is Deployed (e.g. 1h, 10m, 0s).
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = input::duration::<{ input::limit::GRACE_SECS }>)]
     grace: Duration,
     /// Give up waiting for Deployed after this long (rerun to resume).
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30m", value_parser = input::duration::<{ input::limit::WAIT_SECS }>)]
     deploy_timeout: Duration,
     /// Print the plan (which steps would run) and change nothing.
     #[arg(long)]
@@ -72,7 +73,7 @@ struct RotateArgs {
     #[arg(long, hide = true, value_enum)]
     danger_stop_after: Option<Step>,
     /// Testing only: time between deployment status polls.
-    #[arg(long, hide = true, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, hide = true, default_value = "10s", value_parser = input::duration::<{ input::limit::WAIT_SECS }>)]
     poll_interval: Duration,
 }
 

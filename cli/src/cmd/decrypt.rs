@@ -139,20 +139,33 @@ fn load_keys(args: &Args) -> Result<Keyring, Failure> {
                     path.display()
                 )),
             })?;
+            // A broken key (e.g. a truncated PEM) is reported by name and skipped: the others
+            // keep decrypting, as they do in a backend.
+            let mut broken = 0_usize;
             for entry in &doc.keys {
-                let key = entry
-                    .private_key_pem
-                    .parse()
-                    .with_context(|| format!("{}: key {}", path.display(), entry.key_name))
-                    .map_err(Failure::usage)?;
-                keyring
-                    .add(&doc.provider_id, &entry.key_name, key, args.padding)
-                    .map_err(usage)?;
+                match entry.private_key_pem.parse() {
+                    Ok(key) => keyring
+                        .add(&doc.provider_id, &entry.key_name, key, args.padding)
+                        .map_err(usage)?,
+                    Err(e) => {
+                        broken = broken.saturating_add(1);
+                        eprintln!(
+                            "fle: decrypt: warning: {}: key {:?} cannot be used ({e}); decrypting with the other keys",
+                            path.display(),
+                            entry.key_name
+                        );
+                    }
+                }
             }
             if keyring.is_empty() {
                 return Err(Failure::usage(anyhow::anyhow!(
-                    "{}: the keyring holds no key",
-                    path.display()
+                    "{}: the keyring holds no usable key{}",
+                    path.display(),
+                    if broken > 0 {
+                        " (every key is broken)"
+                    } else {
+                        ""
+                    }
                 )));
             }
         }

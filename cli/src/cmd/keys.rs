@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::store::{self, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
+use crate::input;
 use fle_ops::inventory;
 use fle_ops::model::KeyStatus;
 use fle_ops::rotation::{self, Outcome, RetireOutcome, Step, StepError, StepRecord};
@@ -104,7 +105,7 @@ struct RotateArgs {
     #[arg(long)]
     profile: String,
     /// How long the old key keeps decrypting after the switch (e.g. 24h, 90m, 7d).
-    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "24h", value_parser = input::duration::<{ input::limit::GRACE_SECS }>)]
     grace: Duration,
     /// Name of the new key [default: <profile>-<UTC time>]. With a fixed name, rerunning a
     /// finished rotation is a no-op.
@@ -112,7 +113,7 @@ struct RotateArgs {
     new_key_name: Option<String>,
     /// Wait at least this long between storing the new private key (step 2) and switching the
     /// profile (step 4): set it to your backends' keyring reload interval (e.g. 5m).
-    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = input::duration::<{ input::limit::WAIT_SECS }>)]
     switch_delay: Duration,
     /// Print the plan and change nothing.
     #[arg(long)]
@@ -237,7 +238,7 @@ struct RetireItemView {
 }
 
 fn generate(a: GenerateArgs) -> CmdResult {
-    let b = a.common.open()?;
+    let b = a.common.open_or_create()?;
     #[cfg(debug_assertions)]
     let mut on_step = a.danger.hook();
     #[cfg(not(debug_assertions))]
@@ -300,6 +301,9 @@ struct KeyView {
     used_by: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_key_pem: Option<String>,
+    /// Why the private key cannot be used (absent when it can).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broken: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -319,6 +323,7 @@ fn collect_keys(b: &dyn Backend) -> Result<Vec<KeyView>, StoreError> {
             created: k.created,
             used_by: k.used_by,
             public_key_pem: None,
+            broken: k.broken,
         })
         .collect())
 }
@@ -337,6 +342,9 @@ fn key_line(v: &KeyView) -> String {
     }
     if !v.used_by.is_empty() {
         line.push_str(&format!("\tused by {}", v.used_by.join(",")));
+    }
+    if let Some(why) = &v.broken {
+        line.push_str(&format!("\tBROKEN: {why}"));
     }
     line.push('\n');
     line
@@ -411,6 +419,9 @@ fn show(a: NameArgs) -> CmdResult {
                 v.used_by.join(", ")
             }
         ));
+        if let Some(why) = &v.broken {
+            s.push_str(&format!("BROKEN: {why}\n"));
+        }
         s
     })?;
     Ok(())

@@ -25,9 +25,16 @@ impl Common {
     pub fn open(&self) -> Result<Box<dyn Backend>, Failure> {
         open(&self.store)
     }
+
+    /// Opens the chosen backend, creating a local keystore on its first write.
+    pub fn open_or_create(&self) -> Result<Box<dyn Backend>, Failure> {
+        self.store
+            .open_with(true)
+            .map_err(|e| store_failure("open backend", e, ""))
+    }
 }
 
-/// Opens the chosen backend, failing as the step "open backend".
+/// Opens the chosen backend, failing as the step "open backend"; a local keystore must exist.
 pub fn open(store: &StoreArgs) -> Result<Box<dyn Backend>, Failure> {
     store
         .open()
@@ -94,7 +101,7 @@ pub struct StoreArgs {
     )]
     pub secret_prefix: String,
     /// How long `configs attach` waits for the distribution to be Deployed (e.g. 20m).
-    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = humantime::parse_duration, help_heading = "AWS backend")]
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = crate::input::duration::<{ crate::input::limit::WAIT_SECS }>, help_heading = "AWS backend")]
     pub deploy_timeout: std::time::Duration,
     /// Where the AWS backend keeps private keys (the prefix names the secret or parameter).
     #[arg(long, value_enum, default_value_t = PrivateKeyStore::SecretsManager, help_heading = "AWS backend")]
@@ -107,10 +114,24 @@ impl StoreArgs {
     /// # Errors
     /// The AWS clients cannot be set up.
     pub fn open(&self) -> StoreResult<Box<dyn Backend>> {
+        self.open_with(false)
+    }
+
+    /// Opens the chosen backend; with `create`, a local keystore that does not exist yet is
+    /// made on the first write, else it must exist.
+    ///
+    /// # Errors
+    /// The keystore does not exist (without `create`), or the AWS clients cannot be set up.
+    pub fn open_with(&self, create: bool) -> StoreResult<Box<dyn Backend>> {
         match self.backend {
-            BackendKind::Local => Ok(Box::new(LocalStore::new(
-                self.keystore.clone().unwrap_or_else(|| ".fle".into()),
-            ))),
+            BackendKind::Local => {
+                let root = self.keystore.clone().unwrap_or_else(|| ".fle".into());
+                Ok(Box::new(if create {
+                    LocalStore::new(root)
+                } else {
+                    LocalStore::open(root)?
+                }))
+            }
             BackendKind::Aws => Ok(Box::new(AwsBackend::new(&AwsOptions {
                 target: AwsTarget {
                     profile: self.aws_profile.clone(),

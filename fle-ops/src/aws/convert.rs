@@ -27,8 +27,8 @@ pub fn time(t: &DateTime) -> String {
     let secs = u64::try_from(t.secs()).unwrap_or(0);
     let at = SystemTime::UNIX_EPOCH
         .checked_add(Duration::from_secs(secs))
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    humantime::format_rfc3339_seconds(at).to_string()
+        .unwrap_or_else(crate::time::latest);
+    crate::time::rfc3339_clamped(at)
 }
 
 pub fn public_key_config_to_cf(c: &PublicKeyConfig) -> Result<cf::PublicKeyConfig, StoreError> {

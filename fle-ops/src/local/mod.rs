@@ -46,8 +46,34 @@ struct LocalRotation(#[allow(dead_code)] FileLock);
 impl RotationGuard for LocalRotation {}
 
 impl LocalStore {
+    /// A keystore at `root`, created on its first write (what `fle keys generate` uses).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
+    }
+
+    /// The keystore at `root`, which must exist: a reader pointed at a mistyped path gets
+    /// [`StoreError::NoKeystore`] instead of an empty keystore (a scheduled `keys retire` with
+    /// a typo would otherwise do nothing, successfully, forever).
+    ///
+    /// # Errors
+    /// [`StoreError::NoKeystore`] when `root` does not exist; [`StoreError::Io`] when it is not
+    /// a directory or cannot be read.
+    pub fn open(root: impl Into<PathBuf>) -> StoreResult<Self> {
+        let root = root.into();
+        match std::fs::metadata(&root) {
+            Ok(m) if m.is_dir() => Ok(Self { root }),
+            Ok(_) => Err(StoreError::Io {
+                path: root.display().to_string(),
+                source: std::io::Error::other("not a directory"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NoKeystore {
+                path: root.display().to_string(),
+            }),
+            Err(e) => Err(StoreError::Io {
+                path: root.display().to_string(),
+                source: e,
+            }),
+        }
     }
 
     fn io(&self, path: &Path) -> impl Fn(std::io::Error) -> StoreError {

@@ -22,7 +22,7 @@ pub(super) struct State {
 }
 
 pub(super) fn now() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+    crate::time::rfc3339_clamped(SystemTime::now())
 }
 
 /// A CloudFront-looking identifier: `prefix` and 13 characters of [A-Z0-9].

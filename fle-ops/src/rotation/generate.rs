@@ -60,6 +60,9 @@ pub fn generate(
     rules::comment(req.comment).map_err(prep)?;
     let ring = b.load_keyring(req.provider).map_err(prep)?;
     let existing_pk = public_key_by_name(b, req.name).map_err(prep)?;
+    if existing_pk.is_none() {
+        super::public_key_room(b.list_public_keys().map_err(prep)?.len()).map_err(prep)?;
+    }
     let mut log = Log::new(on_step);
     let report = |log: Log<'_, GenerateStep>, public_key_id| GenerateReport {
         name: req.name.into(),
@@ -103,7 +106,8 @@ pub fn generate(
                 key_name: req.name.to_owned(),
                 status: KeyStatus::Current,
                 retire_after: None,
-                created: rfc3339(req.now),
+                created: rfc3339(req.now, "the creation time")
+                    .map_err(|e| StepError::at(StorePrivateKey, e))?,
                 rotation: None,
                 private_key_pem: pair.private_pem.clone(),
             };

@@ -145,8 +145,26 @@ impl<'a, S: Step> Log<'a, S> {
     }
 }
 
-fn rfc3339(t: std::time::SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
+/// Refuses a new public key before anything is stored when CloudFront's quota would refuse its
+/// upload: otherwise the run would store a private key (which backends load) and then fail, and
+/// a dry run would plan what cannot happen.
+fn public_key_room(existing: usize) -> Result<(), StoreError> {
+    if existing >= crate::rules::MAX_PUBLIC_KEYS {
+        return Err(StoreError::LimitExceeded {
+            kind: "public keys",
+            limit: crate::rules::MAX_PUBLIC_KEYS,
+        });
+    }
+    Ok(())
+}
+
+/// A time the engines write (creation, retire-after), refused past year 9999 or before 1970.
+fn rfc3339(t: std::time::SystemTime, what: &str) -> Result<String, StoreError> {
+    crate::time::rfc3339(t).ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "{what} is out of range: times must fall between 1970 and 9999"
+        ))
+    })
 }
 
 fn key_err(e: crate::keygen::KeyError) -> StoreError {

@@ -22,7 +22,7 @@ pub fn caller_reference() -> Result<String, StoreError> {
 /// `<profile>-<YYYYMMDDTHHMMSSZ>`, the profile part cut so the whole is at most 128 characters
 /// (the time stamp is kept: it is what makes the name new).
 pub fn default_key_name(profile: &str, now: SystemTime) -> String {
-    let stamp: String = super::rfc3339(now)
+    let stamp: String = crate::time::rfc3339_clamped(now)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();

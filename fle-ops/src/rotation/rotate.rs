@@ -102,9 +102,24 @@ pub fn rotate(
         Some(b.claim_rotation(req.profile).map_err(prep)?)
     };
     let before = read(b, req)?;
+    let needs_upload = match pending(&before.ring, req.profile) {
+        Some(p) => !before.keys.iter().any(|k| k.config.name == p.key_name),
+        None => !already_finished(&before, req),
+    };
+    if needs_upload {
+        super::public_key_room(before.keys.len()).map_err(prep)?;
+    }
     let mut log = Log::new(on_step);
     let started = match pending(&before.ring, req.profile) {
         Some(p) => {
+            // Resuming continues with the key already stored: a different name asked for now
+            // would be silently dropped, so it is refused with the name of the pending key.
+            if let Some(asked) = req.new_key_name.as_deref().filter(|n| *n != p.key_name) {
+                return Err(prep(StoreError::Busy(format!(
+                    "a rotation of profile {:?} to key {:?} is pending (interrupted); rerun without --new-key-name, or with --new-key-name {:?}, to finish it before rotating to {asked:?}",
+                    req.profile, p.key_name, p.key_name
+                ))));
+            }
             log.note(&[GenerateKeyPair, StorePrivateKey], Outcome::AlreadyDone);
             resume(p, req.now)
         }
@@ -173,11 +188,12 @@ fn read(b: &dyn Backend, req: &RotateRequest<'_>) -> Result<Before, StepError> {
             })
         })?;
     let ring = b.load_keyring(&entity.provider_id).map_err(prep)?;
-    let retire_after = rfc3339(
-        req.now
-            .checked_add(req.grace)
-            .ok_or_else(|| prep(StoreError::Invalid("grace period too long".into())))?,
-    );
+    let retire_after = req
+        .now
+        .checked_add(req.grace)
+        .ok_or_else(|| StoreError::Invalid("grace period too long".into()))
+        .and_then(|t| rfc3339(t, "the retire-after time (now + grace)"))
+        .map_err(prep)?;
     Ok(Before {
         profile,
         entity,
@@ -295,7 +311,8 @@ fn start(
         key_name: name.clone(),
         status: KeyStatus::Pending,
         retire_after: None,
-        created: rfc3339(req.now),
+        created: rfc3339(req.now, "the creation time")
+            .map_err(|e| StepError::at(StorePrivateKey, e))?,
         rotation: Some(RotationNote {
             profile: req.profile.to_owned(),
             replaces: old_name.clone(),

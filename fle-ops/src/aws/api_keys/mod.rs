@@ -415,7 +415,7 @@ async fn create_key(
     replaces: Option<&str>,
     progress: &dyn Fn(&str),
 ) -> Result<ApiKey, ApiKeyError> {
-    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let now = crate::time::rfc3339_clamped(std::time::SystemTime::now());
     let name = format!("{}{now}", state::key_prefix(&req.distribution, origin));
     let value = random::api_key_value()?;
     let out = c

@@ -1,0 +1,348 @@
+//! What a scheduled, unattended `fle` must get right (issue: ready for unattended operations):
+//! no input panics, a mistyped keystore is an error, a dry run refuses where the real run would,
+//! a broken key is named and the others keep working, a pending rotation is not silently
+//! renamed, and a closed stdout ends the command quietly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::io::Write as _;
+use std::process::Stdio;
+
+use common::{encrypt_for, Store};
+
+/// Exit code of a Rust panic: never acceptable from `fle`.
+const PANIC: i32 = 101;
+
+fn assert_refused_cleanly(s: &Store, args: &[&str]) -> String {
+    let out = s.run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(
+        out.status.code(),
+        Some(PANIC),
+        "fle {args:?} panicked: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "fle {args:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(2), "fle {args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn extreme_durations_and_times_are_refused_not_panicked_on() {
+    let s = Store::with_profile();
+    let before = s.files();
+    let extremes = [
+        "99999999999d",
+        "18446744073709551615s",
+        "584942417355y",
+        "-1s",
+        "1e9s",
+        "",
+    ];
+    let flags: &[(&[&str], &str)] = &[
+        (
+            &["keys", "rotate", "--profile", "checkout", "--dry-run"],
+            "--grace",
+        ),
+        (
+            &["keys", "rotate", "--profile", "checkout", "--dry-run"],
+            "--switch-delay",
+        ),
+        (&["keys", "list"], "--deploy-timeout"),
+        (
+            &["api-keys", "rotate", "--distribution", "E1", "--dry-run"],
+            "--grace",
+        ),
+        (
+            &["api-keys", "rotate", "--distribution", "E1", "--dry-run"],
+            "--deploy-timeout",
+        ),
+    ];
+    for (cmd, flag) in flags {
+        for value in extremes {
+            let arg = format!("{flag}={value}");
+            let mut args = cmd.to_vec();
+            args.push(&arg);
+            let err = assert_refused_cleanly(&s, &args);
+            assert!(err.contains(flag), "{args:?}: {err}");
+        }
+    }
+    // Just inside the bounds works, and writes a valid retire-after (year 2036 and later).
+    let plan = s.json(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--grace",
+        "3650d",
+        "--dry-run",
+    ]);
+    assert!(
+        plan["retireAfter"].as_str().unwrap().ends_with('Z'),
+        "{plan}"
+    );
+    assert_refused_cleanly(
+        &s,
+        &[
+            "keys",
+            "rotate",
+            "--profile",
+            "checkout",
+            "--grace",
+            "3651d",
+            "--dry-run",
+        ],
+    );
+    // `edge sign --time`: before 1970, after 9999, garbage.
+    let event = s.root.parent().unwrap().join("event.json");
+    std::fs::write(&event, br#"{"Records":[{"cf":{"request":{"method":"GET","uri":"/","querystring":"","headers":{},"origin":{"custom":{"domainName":"api.example.com","customHeaders":{}}}}}}]}"#).unwrap();
+    for time in [
+        "1969-12-31T23:59:59Z",
+        "10000-01-01T00:00:00Z",
+        "9999-99-99T99:99:99Z",
+        "+275760-09-13T00:00:00Z",
+        "now",
+    ] {
+        let args = [
+            "edge",
+            "sign",
+            "--event",
+            event.to_str().unwrap(),
+            "--region",
+            "eu-west-1",
+            "--time",
+            time,
+        ];
+        let out = s.run(&args);
+        assert_ne!(out.status.code(), Some(PANIC), "{args:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{args:?}"
+        );
+    }
+    assert_eq!(s.files(), before, "a refused command changed the keystore");
+}
+
+#[test]
+fn readers_refuse_a_keystore_that_does_not_exist() {
+    let s = Store::new();
+    let typo = s.root.parent().unwrap().join("typo");
+    let ks = typo.to_str().unwrap();
+    for cmd in [
+        &["keys", "list"][..],
+        &["keys", "show", "k1"],
+        &["keys", "retire"],
+        &["keys", "retire", "--dry-run"],
+        &["keys", "rotate", "--profile", "checkout"],
+        &["keys", "export-public", "k1"],
+        &["profiles", "list"],
+        &[
+            "profiles", "create", "--name", "p", "--key", "k1", "--field", "f",
+        ],
+        &["configs", "list"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--keystore", ks]);
+        let err = assert_refused_cleanly(&s, &args);
+        assert!(
+            err.contains(&format!("keystore {ks} does not exist")),
+            "{args:?}: {err}"
+        );
+        assert!(!typo.exists(), "{args:?} created the mistyped keystore");
+    }
+    // The same through FLE_HOME, the way a cron job usually points at it.
+    let out = s
+        .cmd(&["keys", "retire"])
+        .env("FLE_HOME", &typo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // Creating commands create it.
+    s.ok(&[
+        "keys",
+        "generate",
+        "--name",
+        "k1",
+        "--provider",
+        "prov",
+        "--keystore",
+        ks,
+    ]);
+    assert!(typo.join("private").join("prov.json").exists());
+}
+
+#[test]
+fn at_the_public_key_quota_nothing_is_stored_and_dry_runs_refuse() {
+    let s = Store::with_profile();
+    for i in 2..=10 {
+        s.ok(&[
+            "keys",
+            "generate",
+            "--name",
+            &format!("k{i}"),
+            "--provider",
+            "prov",
+        ]);
+    }
+    let before = s.files();
+    for args in [
+        &["keys", "generate", "--name", "k11", "--provider", "prov"][..],
+        &[
+            "keys",
+            "generate",
+            "--name",
+            "k11",
+            "--provider",
+            "prov",
+            "--dry-run",
+        ],
+        &["keys", "rotate", "--profile", "checkout"],
+        &["keys", "rotate", "--profile", "checkout", "--dry-run"],
+    ] {
+        let err = s.fails(args, 1);
+        assert!(
+            err.contains("too many public keys: the limit is 10"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("before step 1"), "{args:?}: {err}");
+    }
+    assert_eq!(s.files(), before, "a refused run stored something");
+    assert!(s.keyring("prov")["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["keyName"] != "k11"));
+}
+
+#[test]
+fn a_broken_private_key_is_named_and_the_others_keep_working() {
+    let s = Store::with_profile();
+    s.ok(&["keys", "generate", "--name", "k2", "--provider", "prov"]);
+    let message = encrypt_for(&s, "prov", "k1", b"4111111111111111");
+    // Truncate k2's PEM in the keyring file, as a bad copy-paste would.
+    let path = s.root.join("private").join("prov.json");
+    let mut doc = s.keyring("prov");
+    let k2 = doc["keys"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|k| k["keyName"] == "k2")
+        .unwrap();
+    let pem = k2["privateKeyPem"].as_str().unwrap().to_owned();
+    let cut = format!("{}\n-----END PRIVATE KEY-----\n", &pem[..pem.len() / 2]);
+    k2["privateKeyPem"] = serde_json::Value::String(cut);
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+
+    let list = s.json(&["keys", "list"]);
+    let keys = list["keys"].as_array().unwrap();
+    let find = |n: &str| keys.iter().find(|k| k["name"] == n).unwrap();
+    assert!(find("k2")["broken"].is_string(), "{list}");
+    assert!(find("k1").get("broken").is_none(), "{list}");
+    let text = s.ok(&["keys", "list"]);
+    let line = text.lines().find(|l| l.starts_with("k2\t")).unwrap();
+    assert!(line.contains("BROKEN"), "{text}");
+    assert!(!text.contains(&pem[40..80]), "key material in the listing");
+
+    // `fle decrypt --keyring` warns about k2 by name and decrypts k1's message.
+    let msg = s.root.parent().unwrap().join("msg.b64");
+    std::fs::write(&msg, &message).unwrap();
+    let out = s.run(&[
+        "decrypt",
+        "--keyring",
+        path.to_str().unwrap(),
+        "--binary",
+        msg.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(out.stdout, b"4111111111111111");
+    assert!(stderr.contains("key \"k2\" cannot be used"), "{stderr}");
+    assert!(!stderr.contains(&pem[40..80]), "key material in a warning");
+}
+
+#[test]
+fn a_pending_rotation_is_not_silently_renamed() {
+    let s = Store::with_profile();
+    // Leave a rotation to `first` pending: stopped after step 2 (private key stored).
+    let out = s.run(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "first",
+        "--danger-stop-after",
+        "2",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = s.files();
+    let err = s.fails(
+        &[
+            "keys",
+            "rotate",
+            "--profile",
+            "checkout",
+            "--new-key-name",
+            "second",
+        ],
+        1,
+    );
+    assert!(err.contains("\"first\" is pending"), "{err}");
+    assert!(err.contains("\"second\""), "{err}");
+    assert_eq!(s.files(), before);
+    // Finishing it, with or without the pending name, works.
+    let done = s.json(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "first",
+    ]);
+    assert_eq!(done["newKey"], "first", "{done}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let s = Store::with_profile();
+    for i in 2..=8 {
+        s.ok(&[
+            "keys",
+            "generate",
+            "--name",
+            &format!("key-{i}"),
+            "--provider",
+            "prov",
+        ]);
+    }
+    for args in [
+        &["keys", "list", "--output", "json"][..],
+        &["keys", "list"],
+        &["profiles", "list", "--output", "json"],
+    ] {
+        let mut child = s
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before fle writes (it reads the keystore first).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {} {stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+    // And a write error that is not a closed pipe still fails: /dev/full.
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = s.cmd(&["keys", "list"]).stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let mut e = std::io::stderr();
+        let _ = writeln!(e, "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
