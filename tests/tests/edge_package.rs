@@ -10,7 +10,7 @@
     clippy::panic
 )]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -183,5 +183,53 @@ fn package_rejects_a_file_that_is_not_wasm() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.join("o.zip").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn package_rejects_a_module_without_the_handler_exports_and_keeps_an_existing_zip() {
+    let dir = std::env::temp_dir().join(format!("fle-edge-package-exp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // A valid module exporting only `memory` (memory section + export section).
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    module.extend_from_slice(&[5, 3, 1, 0, 1]);
+    let exports = [&[1_u8, 6][..], b"memory", &[2, 0]].concat();
+    module.push(7);
+    module.push(u8::try_from(exports.len()).unwrap());
+    module.extend_from_slice(&exports);
+    let bare = dir.join("bare.wasm");
+    std::fs::write(&bare, &module).unwrap();
+    let zip = dir.join("o.zip");
+    let package = |wasm: &Path, force: bool| {
+        let mut c = Command::new(fle_bin());
+        c.args(["edge", "package", "--out"])
+            .arg(&zip)
+            .arg("--wasm")
+            .arg(wasm);
+        if force {
+            c.arg("--force");
+        }
+        c.output().unwrap()
+    };
+    let out = package(&bare, false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("does not export alloc, dealloc, sign"),
+        "{stderr}"
+    );
+    assert!(!zip.exists());
+
+    // An existing zip is not overwritten without --force.
+    assert!(package(&wasm(), false).status.success());
+    let first = std::fs::read(&zip).unwrap();
+    std::fs::write(&zip, b"keep me").unwrap();
+    let out = package(&wasm(), false);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --force"));
+    assert_eq!(std::fs::read(&zip).unwrap(), b"keep me");
+    assert!(package(&wasm(), true).status.success());
+    assert_eq!(std::fs::read(&zip).unwrap(), first);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -66,6 +66,9 @@ struct PackageArgs {
     /// current directory, which must be inside the fle workspace).
     #[arg(long, value_name = "FILE")]
     wasm: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -158,14 +161,33 @@ fn package(args: PackageArgs) -> CmdResult {
         check_scope_part("region", region)?;
     }
     check_scope_part("service", &args.service)?;
+    if !args.force && args.out.as_os_str() != "-" && args.out.exists() {
+        return Err(Failure::usage(anyhow!(
+            "edge package: {} exists; pass --force to overwrite it",
+            args.out.display()
+        )));
+    }
     let wasm_path = match &args.wasm {
         Some(p) => p.clone(),
         None => build_wasm()?,
     };
     let wasm =
         std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
-    let wasm = strip_custom_sections(&wasm)
+    let (wasm, exports) = strip_custom_sections(&wasm)
         .with_context(|| format!("{} is not a wasm module", wasm_path.display()))?;
+    let missing: Vec<&str> = HANDLER_IMPORTS
+        .iter()
+        .copied()
+        .filter(|name| !exports.iter().any(|e| e == name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::usage(anyhow!(
+            "edge package: {} does not export {} (the handler calls {}); build it from the edge-signer crate",
+            wasm_path.display(),
+            missing.join(", "),
+            HANDLER_IMPORTS.join(", ")
+        )));
+    }
     let mut config = serde_json::Map::new();
     if let Some(region) = &args.region {
         config.insert("region".into(), region.clone().into());
@@ -247,12 +269,18 @@ fn build_wasm() -> Result<PathBuf, Failure> {
 
 /// Drops custom sections (names, producers, target features): about a tenth of the module,
 /// not needed to run it.
-fn strip_custom_sections(module: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// What index.mjs takes from the module's exports.
+const HANDLER_IMPORTS: [&str; 4] = ["memory", "alloc", "dealloc", "sign"];
+
+/// The module without its custom sections (names, producers: size only), and the names it
+/// exports.
+fn strip_custom_sections(module: &[u8]) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
     const HEADER: &[u8; 8] = b"\0asm\x01\0\0\0";
     let mut rest = module
         .strip_prefix(HEADER.as_slice())
         .ok_or_else(|| anyhow!("bad wasm header"))?;
     let mut out = HEADER.to_vec();
+    let mut exports = Vec::new();
     while let Some((&id, after_id)) = rest.split_first() {
         let (len, after_len) = leb128_u32(after_id)?;
         let next = after_len
@@ -269,9 +297,33 @@ fn strip_custom_sections(module: &[u8]) -> anyhow::Result<Vec<u8>> {
                     .ok_or_else(|| anyhow!("bad section"))?,
             );
         }
+        if id == 7 {
+            let body = after_len
+                .get(..usize::try_from(len)?)
+                .ok_or_else(|| anyhow!("bad export section"))?;
+            exports = export_names(body)?;
+        }
         rest = next;
     }
-    Ok(out)
+    Ok((out, exports))
+}
+
+/// The names of an export section's entries (name, kind byte, index).
+fn export_names(mut body: &[u8]) -> anyhow::Result<Vec<String>> {
+    let (count, after) = leb128_u32(body)?;
+    body = after;
+    let mut names = Vec::new();
+    for _ in 0..count {
+        let (len, after) = leb128_u32(body)?;
+        let len = usize::try_from(len)?;
+        let name = after.get(..len).ok_or_else(|| anyhow!("bad export name"))?;
+        names.push(String::from_utf8_lossy(name).into_owned());
+        let after_name = after.get(len..).unwrap_or_default();
+        // kind (1 byte), then the index (LEB128)
+        let (_, after_index) = leb128_u32(after_name.get(1..).unwrap_or_default())?;
+        body = after_index;
+    }
+    Ok(names)
 }
 
 fn leb128_u32(bytes: &[u8]) -> anyhow::Result<(u32, &[u8])> {
@@ -374,12 +426,29 @@ mod tests {
         m.extend_from_slice(&[1, 1, 0]);
         m.extend_from_slice(&[0, 3, 1, b'n', 7]);
         m.extend_from_slice(&[5, 2, 0, 1]);
-        let s = strip_custom_sections(&m).unwrap();
+        let (s, exports) = strip_custom_sections(&m).unwrap();
         assert_eq!(
             s,
             [b"\0asm\x01\0\0\0".as_slice(), &[1, 1, 0, 5, 2, 0, 1]].concat()
         );
+        assert!(exports.is_empty());
         assert!(strip_custom_sections(b"\0asm\x01\0\0\0\x01\x05\0").is_err());
         assert!(strip_custom_sections(b"junk").is_err());
+    }
+
+    #[test]
+    fn reads_export_names() {
+        // export section (id 7): 2 entries, "sign" func 3, "memory" memory 0.
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        let body = [&[2_u8, 4][..], b"sign", &[0, 3, 6], b"memory", &[2, 0]].concat();
+        m.push(7);
+        m.push(u8::try_from(body.len()).unwrap());
+        m.extend_from_slice(&body);
+        let (_, exports) = strip_custom_sections(&m).unwrap();
+        assert_eq!(exports, ["sign", "memory"]);
+        // a truncated entry is an error, not a panic
+        let mut cut = b"\0asm\x01\0\0\0".to_vec();
+        cut.extend_from_slice(&[7, 3, 1, 9, b's']);
+        assert!(strip_custom_sections(&cut).is_err());
     }
 }
