@@ -294,9 +294,11 @@ pub(crate) fn body_aad(message_id: &[u8], kind: &[u8], seq: u32, len: usize) -> 
     aad
 }
 
+#[cfg(feature = "encrypt")]
 pub(crate) const fn kind_single_block() -> &'static [u8] {
     SINGLE_BLOCK_AAD
 }
+#[cfg(feature = "encrypt")]
 pub(crate) const fn kind_frame(last: bool) -> &'static [u8] {
     if last {
         FINAL_FRAME_AAD

@@ -7,13 +7,21 @@
 //! - KMS: `Decrypt` of one private key kept as KMS ciphertext in the function's configuration,
 //!   with an optional encryption context (KMS refuses the call when it differs).
 //!
+//! Each source is a cargo feature (`secrets-manager`, `ssm`, `kms`; all on by default): a
+//! function built for one links only that service's client. A configuration naming a source
+//! the build lacks is refused at start-up ([`crate::config`]).
+//!
 //! Errors carry the operation and the AWS error code, never a response body.
 
+#[cfg(feature = "kms")]
 use std::collections::HashMap;
 
+#[cfg(feature = "kms")]
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use fle_decrypt::document::KeyringDocument;
+#[cfg(feature = "kms")]
 use fle_decrypt::Secret;
 use zeroize::Zeroizing;
 
@@ -49,11 +57,31 @@ pub enum SourceSpec {
     },
 }
 
+impl SourceSpec {
+    /// The cargo feature this source needs, if this build lacks it.
+    pub(crate) fn missing_feature(&self) -> Option<&'static str> {
+        match self {
+            Self::SecretsManager { .. } if !cfg!(feature = "secrets-manager") => {
+                Some("secrets-manager")
+            }
+            Self::Ssm { .. } if !cfg!(feature = "ssm") => Some("ssm"),
+            Self::Kms { .. } if !cfg!(feature = "kms") => Some("kms"),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Client {
+    #[cfg(feature = "secrets-manager")]
     SecretsManager(aws_sdk_secretsmanager::Client),
+    #[cfg(feature = "ssm")]
     Ssm(aws_sdk_ssm::Client),
+    #[cfg(feature = "kms")]
     Kms(aws_sdk_kms::Client),
+    /// The build lacks the source's feature ([`crate::config`] refuses such a configuration
+    /// first; this is what a hand-made spec gets: every fetch fails).
+    Missing(&'static str),
 }
 
 /// A [`KeySource`] backed by Secrets Manager, SSM or KMS.
@@ -67,11 +95,19 @@ impl AwsKeySource {
     /// A source over the client the spec needs, built from `sdk_config`.
     pub fn new(spec: SourceSpec, sdk_config: &aws_config::SdkConfig) -> Self {
         let client = match &spec {
+            #[cfg(feature = "secrets-manager")]
             SourceSpec::SecretsManager { .. } => {
                 Client::SecretsManager(aws_sdk_secretsmanager::Client::new(sdk_config))
             }
+            #[cfg(feature = "ssm")]
             SourceSpec::Ssm { .. } => Client::Ssm(aws_sdk_ssm::Client::new(sdk_config)),
+            #[cfg(feature = "kms")]
             SourceSpec::Kms { .. } => Client::Kms(aws_sdk_kms::Client::new(sdk_config)),
+            #[allow(unreachable_patterns)]
+            other => {
+                let _ = sdk_config;
+                Client::Missing(other.missing_feature().unwrap_or("?"))
+            }
         };
         Self { spec, client }
     }
@@ -81,6 +117,7 @@ impl AwsKeySource {
         &self.spec
     }
 
+    #[allow(dead_code)] // unused only in a build with no source feature
     fn unavailable<E: ProvideErrorMetadata, R>(
         &self,
         operation: &'static str,
@@ -108,6 +145,7 @@ impl AwsKeySource {
         }
     }
 
+    #[allow(dead_code)]
     fn document(
         &self,
         id: &str,
@@ -121,6 +159,7 @@ impl AwsKeySource {
         parsed.map_err(|e| self.invalid(format!("{id}: {e}")))
     }
 
+    #[cfg(feature = "secrets-manager")]
     async fn secrets_manager(
         &self,
         client: &aws_sdk_secretsmanager::Client,
@@ -144,6 +183,7 @@ impl AwsKeySource {
         Ok(KeyMaterial::Documents(docs))
     }
 
+    #[cfg(feature = "ssm")]
     async fn ssm(
         &self,
         client: &aws_sdk_ssm::Client,
@@ -167,6 +207,7 @@ impl AwsKeySource {
         Ok(KeyMaterial::Documents(docs))
     }
 
+    #[cfg(feature = "kms")]
     async fn kms(
         &self,
         client: &aws_sdk_kms::Client,
@@ -212,6 +253,7 @@ impl KeySource for AwsKeySource {
 
     async fn fetch(&self) -> Result<KeyMaterial, SourceError> {
         match (&self.spec, &self.client) {
+            #[cfg(feature = "secrets-manager")]
             (
                 SourceSpec::SecretsManager {
                     secret_ids,
@@ -222,9 +264,11 @@ impl KeySource for AwsKeySource {
                 self.secrets_manager(c, secret_ids, provider_id.as_deref())
                     .await
             }
+            #[cfg(feature = "ssm")]
             (SourceSpec::Ssm { names, provider_id }, Client::Ssm(c)) => {
                 self.ssm(c, names, provider_id.as_deref()).await
             }
+            #[cfg(feature = "kms")]
             (
                 SourceSpec::Kms {
                     ciphertext,
@@ -237,6 +281,10 @@ impl KeySource for AwsKeySource {
                 self.kms(c, ciphertext, provider_id, key_name, context)
                     .await
             }
+            (_, Client::Missing(feature)) => Err(self.invalid(format!(
+                "this build has no {feature} source (cargo feature `{feature}` of fle-lambda)"
+            ))),
+            #[allow(unreachable_patterns)]
             _ => Err(self.invalid("client and source kind differ")),
         }
     }

@@ -140,6 +140,17 @@ impl Config {
             }
             _ => return Err(bad(var::KEYRING_SECRET, ONE_SOURCE)),
         };
+        if let Some(feature) = source.missing_feature() {
+            let var = match feature {
+                "secrets-manager" => var::KEYRING_SECRET,
+                "ssm" => var::KEYRING_PARAMETER,
+                _ => var::PRIVATE_KEY_KMS,
+            };
+            return Err(bad(
+                var,
+                "a key source this function was built without (cargo features of fle-lambda: secrets-manager, ssm, kms)",
+            ));
+        }
         if let SourceSpec::SecretsManager { secret_ids: v, .. } | SourceSpec::Ssm { names: v, .. } =
             &source
         {
