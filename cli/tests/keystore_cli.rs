@@ -284,7 +284,10 @@ fn ten_keys_at_most() {
     // Refused before anything is stored: no private key without a public key for backends to
     // load (cli/tests/unattended.rs covers dry runs and rotation at the quota).
     assert_eq!(s.files(), before);
-    assert_eq!(s.json(&["keys", "list"])["keys"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        s.json(&["keys", "list"])["keys"].as_array().unwrap().len(),
+        10
+    );
 }
 
 #[test]
@@ -298,8 +301,18 @@ fn in_use_rules_and_etags_through_the_cli() {
         "{err}"
     );
     s.ok(&["configs", "attach", &id, "--distribution", "E2DIST"]);
-    let err = s.fails(&["configs", "delete", &id], 1);
-    assert!(err.contains("is in use by distribution E2DIST"), "{err}");
+    // Both the real run and the dry run name the behavior (path pattern), not just the
+    // distribution.
+    for args in [
+        &["configs", "delete", &id][..],
+        &["configs", "delete", &id, "--dry-run"],
+    ] {
+        let err = s.fails(args, 1);
+        assert!(
+            err.contains("is in use by distribution E2DIST behavior *"),
+            "{err}"
+        );
+    }
     let shown = s.json(&["configs", "show", &id]);
     assert_eq!(shown["attachedTo"][0]["distributionId"], "E2DIST");
     assert_eq!(shown["contentTypes"][0]["profileName"], "checkout");

@@ -346,3 +346,39 @@ fn a_closed_stdout_ends_the_command_quietly() {
         let _ = writeln!(e, "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+#[test]
+fn no_op_updates_stray_locks_and_rollbacks() {
+    let s = Store::with_profile();
+    // A rotation of a profile that does not exist leaves no lock file behind.
+    s.fails(&["keys", "rotate", "--profile", "nope"], 1);
+    assert!(!s.root.join("locks").join("rotate-nope.lock").exists());
+
+    // An update that changes nothing writes nothing: the ETag stays.
+    let etag = s.json(&["profiles", "show", "checkout"])["etag"].clone();
+    let out = s.json(&[
+        "profiles", "update", "checkout", "--field", "card", "--field", "cvv*",
+    ]);
+    assert_eq!(out["profile"]["etag"], etag, "{out}");
+    assert_eq!(s.json(&["profiles", "show", "checkout"])["etag"], etag);
+    assert!(s
+        .ok(&["profiles", "update", "checkout", "--comment", ""])
+        .starts_with("profile unchanged"));
+
+    // Pointing the profile back at a key on its way out works, with a warning.
+    s.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+    ]);
+    let out = s.run(&["profiles", "update", "checkout", "--key", "k1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: key \"k1\" is previous"),
+        "{stderr}"
+    );
+}

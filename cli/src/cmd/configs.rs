@@ -483,9 +483,10 @@ fn delete(a: DeleteArgs) -> CmdResult {
         }
         if let Some(at) = before.attached_to.first() {
             return Err(Failure::no(anyhow!(
-                "{ctx}: configuration {} is in use by distribution {}; detach it first (`fle configs attach --detach`)",
+                "{ctx}: configuration {} is in use by distribution {} behavior {}; detach it first (`fle configs attach --detach`)",
                 c.id,
-                at.distribution_id
+                at.distribution_id,
+                at.path_pattern
             )));
         }
     } else {

@@ -9,7 +9,7 @@ use crate::exit::{CmdResult, Failure};
 use crate::output::{emit, OutputArgs};
 use fle_ops::backend::profile_by_name;
 use fle_ops::inventory::{self, BindingError};
-use fle_ops::model::{EncryptionEntity, Profile, ProfileConfig};
+use fle_ops::model::{EncryptionEntity, KeyStatus, Profile, ProfileConfig};
 use fle_ops::{rotation, rules, Backend};
 
 /// Manage FLE profiles: the fields CloudFront encrypts, with which public key, for which provider.
@@ -343,6 +343,22 @@ fn update(a: UpdateArgs) -> CmdResult {
             )));
         };
         let (id, provider) = resolve_key(b.as_ref(), key, Some(&entity.provider_id), ctx)?;
+        // Pointing a profile back at a key on its way out is allowed (a rollback), but said.
+        if let Ok(ring) = b.load_keyring(&provider) {
+            if let Some(k) = ring
+                .get(key)
+                .filter(|k| matches!(k.status, KeyStatus::Previous | KeyStatus::Retiring))
+            {
+                eprintln!(
+                    "fle: {ctx}: warning: key {key:?} is {}{}; `fle keys retire` will not remove it while the profile uses it, but prefer `fle keys rotate` to move to a new key",
+                    k.status.as_str(),
+                    k.retire_after
+                        .as_deref()
+                        .map(|t| format!(" (retire after {t})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
         if provider != entity.provider_id {
             return Err(Failure::usage(anyhow!(
                 "{ctx}: key {key:?} belongs to provider {provider:?}, the profile to {:?}",
@@ -364,6 +380,24 @@ fn update(a: UpdateArgs) -> CmdResult {
     }
     check(ctx, rules::profile_config(&cfg))?;
     let if_match = a.if_match.clone().unwrap_or_else(|| p.etag.clone());
+    if cfg == p.config {
+        // Nothing to change: no write, so no new ETag for others' IfMatch to trip over.
+        if if_match != p.etag {
+            return Err(stale(
+                ctx,
+                &format!("profile {:?}", a.name),
+                &p.etag,
+                &if_match,
+            ));
+        }
+        return emit_change(
+            &a.common.out,
+            a.dry_run,
+            "update profile",
+            "profile unchanged (nothing to update)",
+            view(b.as_ref(), &p)?,
+        );
+    }
     let result = if a.dry_run {
         if if_match != p.etag {
             return Err(stale(

@@ -448,7 +448,10 @@ impl Backend for LocalStore {
                 return Err(StoreError::InUse {
                     kind: "configuration",
                     id: id.to_owned(),
-                    by: format!("distribution {}", a.distribution_id),
+                    by: format!(
+                        "distribution {} behavior {}",
+                        a.distribution_id, a.path_pattern
+                    ),
                 });
             }
             state.configs.retain(|c| c.id != id);
@@ -572,6 +575,8 @@ impl Backend for LocalStore {
 
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {
         rules::profile_name(profile)?;
+        // No lock file for a profile that does not exist (it would stay behind).
+        crate::backend::profile_by_name(self, profile)?;
         self.ensure_dirs()?;
         let path = self
             .root
