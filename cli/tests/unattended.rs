@@ -382,3 +382,112 @@ fn no_op_updates_stray_locks_and_rollbacks() {
         "{stderr}"
     );
 }
+
+/// Runs `fle` against `endpoint` with throw-away credentials and no AWS config files; fails the
+/// test (instead of hanging it) if fle has not ended after `limit`.
+fn run_against(endpoint: &str, args: &[&str], limit: std::time::Duration) -> (Option<i32>, String) {
+    let s = Store::new();
+    let home = s.root.parent().unwrap().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut child = s
+        .cmd(args)
+        .env("HOME", &home)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_MAX_ATTEMPTS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("fle {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn aws_calls_end_with_a_readable_error_instead_of_hanging() {
+    use std::time::Duration;
+    // An endpoint that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming() {
+            held.push(conn);
+        }
+    });
+    for args in [
+        &["keys", "list", "--backend", "aws", "--aws-timeout", "3s"][..],
+        &[
+            "api-keys",
+            "rotate",
+            "--distribution",
+            "E1",
+            "--rest-api",
+            "R",
+            "--usage-plan",
+            "U",
+            "--dry-run",
+            "--aws-timeout",
+            "3s",
+        ],
+    ] {
+        let (code, stderr) = run_against(&silent_url, args, Duration::from_secs(30));
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("no answer in time"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("DispatchFailure"), "{args:?}: {stderr}");
+    }
+
+    // A port nobody listens on: the connection is refused, said in words.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused_url = format!("http://{}", free.local_addr().unwrap());
+    drop(free);
+    let (code, stderr) = run_against(
+        &refused_url,
+        &["keys", "list", "--backend", "aws", "--aws-timeout", "5s"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("could not connect"), "{stderr}");
+    assert!(!stderr.contains("DispatchFailure"), "{stderr}");
+    assert!(!stderr.contains("ConnectorError"), "{stderr}");
+
+    // An unknown --aws-profile is named as such, not as an IMDS failure.
+    let (code, stderr) = run_against(
+        &refused_url,
+        &[
+            "keys",
+            "list",
+            "--backend",
+            "aws",
+            "--aws-profile",
+            "no-such-profile",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("AWS profile \"no-such-profile\" is not defined"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("IMDS"), "{stderr}");
+}

@@ -15,15 +15,19 @@ use serde::Serialize;
 use crate::exit::{CmdResult, Failure};
 use crate::input;
 
-/// `--profile` and `--region`, flattened into each AWS command.
+/// `--aws-profile`, `--region` and `--aws-timeout`, flattened into each AWS command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AwsArgs {
-    /// AWS profile to use [default: the standard chain, e.g. AWS_PROFILE].
-    #[arg(long)]
-    pub profile: Option<String>,
+    /// AWS named profile [default: the standard chain: $AWS_PROFILE, SSO, environment, ...]
+    /// (`--profile` is an old spelling, still accepted).
+    #[arg(long, value_name = "NAME", alias = "profile")]
+    pub aws_profile: Option<String>,
     /// AWS region of the API [default: the standard chain, e.g. AWS_REGION].
     #[arg(long)]
     pub region: Option<String>,
+    /// Give up on an AWS call (retries included) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = input::duration::<{ input::limit::WAIT_SECS }>)]
+    pub aws_timeout: Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -172,8 +176,9 @@ fn rotate(args: &RotateArgs) -> CmdResult {
         ControlFlow::Continue(())
     };
     let target = AwsTarget {
-        profile: args.aws.profile.clone(),
+        profile: args.aws.aws_profile.clone(),
         region: args.aws.region.clone(),
+        call_timeout: Some(args.aws.aws_timeout),
     };
     let report = api_keys::rotate_api_key(&target, &req, &mut on_step, &|m| eprintln!("fle: {m}"))
         .map_err(Failure::usage)?;

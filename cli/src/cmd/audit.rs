@@ -29,6 +29,9 @@ pub struct Args {
     /// AWS region of the API and backend [default: the standard chain]
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
+    /// Give up on an AWS call (retries included) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::input::duration::<{ crate::input::limit::WAIT_SECS }>)]
+    aws_timeout: std::time::Duration,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -36,13 +39,15 @@ pub struct Args {
 pub fn run(args: Args) -> CmdResult {
     let rt = fle_ops::aws::sdk::runtime()
         .map_err(|e| Failure::usage(anyhow::anyhow!("audit: starting the async runtime: {e}")))?;
+    let conf = rt
+        .block_on(fle_ops::aws::sdk::sdk_config(&fle_ops::aws::AwsTarget {
+            profile: args.aws_profile.clone(),
+            region: args.region.clone(),
+            call_timeout: Some(args.aws_timeout),
+        }))
+        .map_err(|e| Failure::usage(anyhow::anyhow!("audit: {e}")))?;
     let report = rt
         .block_on(async {
-            let conf = fle_ops::aws::sdk::sdk_config(&fle_ops::aws::AwsTarget {
-                profile: args.aws_profile.clone(),
-                region: args.region.clone(),
-            })
-            .await;
             fle_audit::audit(
                 &conf,
                 &fle_audit::Target {

@@ -89,6 +89,9 @@ pub struct StoreArgs {
     /// AWS region [default: the standard chain]
     #[arg(long, value_name = "REGION", help_heading = "AWS backend")]
     pub region: Option<String>,
+    /// Give up on an AWS call (retries included) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::input::duration::<{ crate::input::limit::WAIT_SECS }>, help_heading = "AWS backend")]
+    pub aws_timeout: std::time::Duration,
     /// KMS key (id, ARN or alias) encrypting a provider's keyring secret when it is created.
     #[arg(long, value_name = "KEY", help_heading = "AWS backend")]
     pub kms_key: Option<String>,
@@ -136,6 +139,7 @@ impl StoreArgs {
                 target: AwsTarget {
                     profile: self.aws_profile.clone(),
                     region: self.region.clone(),
+                    call_timeout: Some(self.aws_timeout),
                 },
                 kms_key: self.kms_key.clone(),
                 secret_prefix: self.secret_prefix.clone(),

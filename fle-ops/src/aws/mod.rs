@@ -107,7 +107,9 @@ impl AwsBackend {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Remote(format!("cannot start the async runtime: {e}")))?;
-        let conf = rt.block_on(sdk::sdk_config(&opts.target));
+        let conf = rt
+            .block_on(sdk::sdk_config(&opts.target))
+            .map_err(|e| StoreError::Remote(e.to_string()))?;
         let keyrings = match opts.private_key_store {
             PrivateKeyStore::SecretsManager => {
                 keyrings::KeyringStore::SecretsManager(secrets::SecretKeyrings::new(
@@ -166,21 +168,8 @@ where
     } else if !code.is_empty() {
         StoreError::Invalid(format!("{what}: AWS answered {code}: {message}"))
     } else {
-        StoreError::Remote(format!("{what}: {}", chain(e)))
+        StoreError::Remote(format!("{what}: {}", sdk::describe(e)))
     }
-}
-
-/// The error and its causes, `Display` only. Not `DisplayErrorContext`: that appends the raw
-/// HTTP response, which for Secrets Manager or SSM could carry key material.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cur = c.source();
-    }
-    out
 }
 
 fn need<T>(v: Option<T>, what: &str) -> StoreResult<T> {

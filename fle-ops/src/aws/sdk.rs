@@ -15,6 +15,32 @@ pub struct AwsTarget {
     pub profile: Option<String>,
     /// Region.
     pub region: Option<String>,
+    /// How long one API call may take in all, retries included [default:
+    /// [`DEFAULT_CALL_TIMEOUT`]]. Each attempt gets a third of it, connecting [`CONNECT_TIMEOUT`].
+    pub call_timeout: Option<Duration>,
+}
+
+/// Default budget of one API call, retries included: no command waits on a silent endpoint
+/// for longer (the wait for a distribution to deploy is a loop of such calls with its own
+/// `--deploy-timeout`).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connecting to an endpoint.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts per call (the first and two retries) unless `AWS_MAX_ATTEMPTS` says otherwise.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Why the SDK could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// `--aws-profile` names a profile no AWS config or credentials file has.
+    #[error("AWS profile {name:?} is not defined in {files}; `aws configure list-profiles` shows the profiles")]
+    UnknownProfile {
+        /// The profile asked for.
+        name: String,
+        /// The files looked in.
+        files: String,
+    },
 }
 
 /// A current-thread runtime for one command.
@@ -27,16 +53,148 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Loads the SDK configuration from the standard chain plus the target's profile and region.
-pub async fn sdk_config(target: &AwsTarget) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+/// Loads the SDK configuration from the standard chain plus the target's profile and region,
+/// with timeouts on every call and bounded retries, so no command can hang on an endpoint that
+/// accepts and never answers.
+///
+/// # Errors
+/// [`SetupError::UnknownProfile`] when the named profile is in no config file (the SDK would
+/// otherwise fall through to the instance metadata service and fail with a misleading
+/// "failed to load IMDS session token").
+pub async fn sdk_config(target: &AwsTarget) -> Result<aws_config::SdkConfig, SetupError> {
+    let call = target.call_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT.min(call))
+        .operation_attempt_timeout(call / MAX_ATTEMPTS)
+        .operation_timeout(call)
+        .build();
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
+    if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+        loader = loader.retry_config(
+            aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
+        );
+    }
     if let Some(p) = &target.profile {
+        check_profile(p)?;
         loader = loader.profile_name(p);
     }
     if let Some(r) = &target.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }
-    loader.load().await
+    Ok(loader.load().await)
+}
+
+/// The shared config and credentials files, as the SDK finds them.
+fn profile_files() -> Vec<std::path::PathBuf> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let pick = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    [
+        pick("AWS_CONFIG_FILE", "config"),
+        pick("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Whether a config file (`[profile NAME]`, `[default]`) or credentials file (`[NAME]`)
+/// defines `name`. `default` always passes: the environment can stand for it.
+fn check_profile(name: &str) -> Result<(), SetupError> {
+    if name == "default" {
+        return Ok(());
+    }
+    let files = profile_files();
+    let defined = files.iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|text| {
+            text.lines().any(|line| {
+                let line = line.trim();
+                line.strip_prefix('[')
+                    .and_then(|l| l.strip_suffix(']'))
+                    .map(|section| {
+                        let section = section.trim();
+                        section.strip_prefix("profile ").map_or(section, str::trim) == name
+                    })
+                    .unwrap_or(false)
+            })
+        })
+    });
+    if defined {
+        return Ok(());
+    }
+    Err(SetupError::UnknownProfile {
+        name: name.to_owned(),
+        files: files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
+    })
+}
+
+/// An SDK failure in words a person can act on, without the raw request or response (which
+/// `DisplayErrorContext` appends, and which for Secrets Manager or SSM could carry key
+/// material): the service's code and message, or what kept the call from being answered.
+pub fn describe<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            match (err.code(), err.message()) {
+                (Some(code), Some(message)) => format!("AWS answered {code}: {message}"),
+                (Some(code), None) => format!("AWS answered {code}"),
+                _ => format!("AWS answered an error: {}", chain(err)),
+            }
+        }
+        SdkError::TimeoutError(_) => {
+            "no answer in time (the call's timeout, retries included, passed; --aws-timeout sets it)"
+                .to_owned()
+        }
+        SdkError::DispatchFailure(d) => {
+            let what = if d.is_timeout() {
+                "timed out connecting"
+            } else if d.is_io() {
+                "could not connect"
+            } else if d.is_user() {
+                "the request could not be sent"
+            } else {
+                "the request was not sent"
+            };
+            match std::error::Error::source(e) {
+                Some(cause) => format!("{what}: {}", chain(cause)),
+                None => what.to_owned(),
+            }
+        }
+        SdkError::ResponseError(_) => "the answer could not be read".to_owned(),
+        SdkError::ConstructionFailure(_) => match std::error::Error::source(e) {
+            // Usually credentials: no profile, an expired SSO session, no role.
+            Some(cause) => format!("the request could not be made: {}", chain(cause)),
+            None => "the request could not be made".to_owned(),
+        },
+        _ => chain(e),
+    }
+}
+
+/// The error and its causes, `Display` only, each once.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
 }
 
 /// The status CloudFront reports once a change has reached every edge location.
@@ -86,7 +244,7 @@ pub async fn wait_deployed(
             .await
             .map_err(|e| DeployError::Api {
                 distribution: distribution.to_owned(),
-                detail: aws_sdk_cloudfront::error::DisplayErrorContext(e).to_string(),
+                detail: describe(&e),
             })?;
         let status = out.distribution.map(|d| d.status).unwrap_or_default();
         let elapsed = start.elapsed();

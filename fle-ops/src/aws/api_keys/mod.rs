@@ -174,12 +174,17 @@ pub struct ApiKeyClients {
 
 impl ApiKeyClients {
     /// Clients for `target` from the standard chain.
-    pub async fn new(target: &AwsTarget) -> Self {
-        let conf = sdk::sdk_config(target).await;
-        Self {
+    ///
+    /// # Errors
+    /// The SDK cannot be set up (an unknown profile).
+    pub async fn new(target: &AwsTarget) -> Result<Self, ApiKeyError> {
+        let conf = sdk::sdk_config(target)
+            .await
+            .map_err(|e| ApiKeyError::Unexpected(e.to_string()))?;
+        Ok(Self {
             apigw: aws_sdk_apigateway::Client::new(&conf),
             cf: aws_sdk_cloudfront::Client::new(&conf),
-        }
+        })
     }
 }
 
@@ -196,7 +201,7 @@ pub fn rotate_api_key(
     let rt = sdk::runtime()
         .map_err(|e| ApiKeyError::Unexpected(format!("starting the async runtime: {e}")))?;
     rt.block_on(async {
-        let clients = ApiKeyClients::new(target).await;
+        let clients = ApiKeyClients::new(target).await?;
         rotate_with(&clients, req, on_step, progress).await
     })
 }
@@ -333,12 +338,7 @@ async fn add_to_plan(
         .key_type("API_KEY")
         .send()
         .await
-        .map_err(|e| {
-            ApiKeyError::aws(
-                "CreateUsagePlanKey",
-                aws_sdk_apigateway::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(|e| ApiKeyError::aws("CreateUsagePlanKey", crate::aws::sdk::describe(&e)))?;
     st.in_plan.push(id);
     Ok(Outcome::Done)
 }
@@ -367,12 +367,7 @@ async fn remove_from_plan(
         .key_id(&old)
         .send()
         .await
-        .map_err(|e| {
-            ApiKeyError::aws(
-                "DeleteUsagePlanKey",
-                aws_sdk_apigateway::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(|e| ApiKeyError::aws("DeleteUsagePlanKey", crate::aws::sdk::describe(&e)))?;
     st.in_plan.retain(|k| *k != old);
     Ok(Outcome::Done)
 }
@@ -397,12 +392,7 @@ async fn delete_old(
         .api_key(&old)
         .send()
         .await
-        .map_err(|e| {
-            ApiKeyError::aws(
-                "DeleteApiKey",
-                aws_sdk_apigateway::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(|e| ApiKeyError::aws("DeleteApiKey", crate::aws::sdk::describe(&e)))?;
     st.existing.retain(|k| *k != old);
     Ok(Outcome::Done)
 }
@@ -431,12 +421,7 @@ async fn create_key(
         .value(value.as_str())
         .send()
         .await
-        .map_err(|e| {
-            ApiKeyError::aws(
-                "CreateApiKey",
-                aws_sdk_apigateway::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(|e| ApiKeyError::aws("CreateApiKey", crate::aws::sdk::describe(&e)))?;
     let id = out
         .id
         .clone()

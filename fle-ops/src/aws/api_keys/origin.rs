@@ -17,7 +17,7 @@ pub(super) async fn distribution_config(
         .id(&req.distribution)
         .send()
         .await
-        .map_err(|e| ApiKeyError::aws(call, aws_sdk_cloudfront::error::DisplayErrorContext(e)))
+        .map_err(|e| ApiKeyError::aws(call, crate::aws::sdk::describe(&e)))
 }
 
 fn unexpected(what: &str, e: impl std::fmt::Display) -> ApiKeyError {
@@ -85,12 +85,7 @@ pub(super) async fn set_key(
         .distribution_config(cfg)
         .send()
         .await
-        .map_err(|e| {
-            ApiKeyError::aws(
-                "UpdateDistribution",
-                aws_sdk_cloudfront::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(|e| ApiKeyError::aws("UpdateDistribution", crate::aws::sdk::describe(&e)))?;
     Ok(())
 }
 

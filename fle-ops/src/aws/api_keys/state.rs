@@ -45,7 +45,7 @@ pub(super) async fn check_plan_serves_api(
         .map_err(|e| {
             ApiKeyError::aws(
                 format!("GetUsagePlan {}", req.usage_plan),
-                aws_sdk_apigateway::error::DisplayErrorContext(e),
+                crate::aws::sdk::describe(&e),
             )
         })?;
     let serves = plan
@@ -216,12 +216,7 @@ async fn list_keys(c: &ApiKeyClients) -> Result<Vec<ApiKey>, ApiKeyError> {
             .set_position(position)
             .send()
             .await
-            .map_err(|e| {
-                ApiKeyError::aws(
-                    "GetApiKeys",
-                    aws_sdk_apigateway::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(|e| ApiKeyError::aws("GetApiKeys", crate::aws::sdk::describe(&e)))?;
         Ok((page.items.unwrap_or_default(), page.position))
     })
     .await
@@ -240,7 +235,7 @@ async fn list_plan_keys(c: &ApiKeyClients, plan: &str) -> Result<Vec<String>, Ap
             .map_err(|e| {
                 ApiKeyError::aws(
                     format!("GetUsagePlanKeys {plan}"),
-                    aws_sdk_apigateway::error::DisplayErrorContext(e),
+                    crate::aws::sdk::describe(&e),
                 )
             })?;
         Ok((
