@@ -11,8 +11,34 @@ root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-step "toolchain: wasm32-unknown-unknown target"
+# Everything the run needs that it cannot install itself, checked first: a missing piece fails
+# here in seconds with what to install, not minutes into the build.
+step "prerequisites"
+missing=()
+command -v rustup >/dev/null || missing+=("rustup (https://rustup.rs)")
+command -v cargo >/dev/null || missing+=("cargo (rustup)")
+command -v python3 >/dev/null || missing+=("python3 (3.9 or later)")
+if command -v python3 >/dev/null && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  missing+=("python3's venv module (Debian/Ubuntu: apt install python3-venv)")
+fi
+if ! command -v node >/dev/null; then
+  missing+=("node 20 or later")
+elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  missing+=("node 20 or later (found $(node --version))")
+fi
+command -v npm >/dev/null || missing+=("npm (comes with node)")
+for v in esdk-raw-rsa sigv4; do
+  [ -d "$root/../shared/vectors/$v" ] || missing+=("../shared/vectors/$v beside the repository (the conformance vectors; see README)")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  printf 'scripts/test.sh: missing prerequisites:\n' >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  exit 2
+fi
+
+step "toolchain: wasm32-unknown-unknown target, clippy and rustfmt"
 rustup target add wasm32-unknown-unknown >/dev/null
+rustup component add clippy rustfmt >/dev/null
 
 step "python venv with pinned oracles (tests/requirements.txt)"
 venv="$root/.venv"
