@@ -491,3 +491,69 @@ fn aws_calls_end_with_a_readable_error_instead_of_hanging() {
     );
     assert!(!stderr.contains("IMDS"), "{stderr}");
 }
+
+#[test]
+fn a_key_is_retired_on_demand_unless_a_profile_uses_it() {
+    let s = Store::with_profile();
+    // A mistyped key: generated, never used.
+    s.ok(&[
+        "keys",
+        "generate",
+        "--name",
+        "k1-typo",
+        "--provider",
+        "prov",
+    ]);
+    // Refused while a profile encrypts with it, and nothing changes.
+    let before = s.files();
+    for args in [
+        &["keys", "delete", "k1"][..],
+        &["keys", "retire", "--now", "k1"],
+        &["keys", "retire", "--now", "k1", "--dry-run"],
+    ] {
+        let err = s.fails(args, 1);
+        assert!(
+            err.contains("in use by profile checkout"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(s.files(), before);
+    // Unknown key: refused.
+    assert!(s
+        .fails(&["keys", "delete", "nope"], 1)
+        .contains("does not exist"));
+    // A dry run plans, then the real run removes both halves.
+    let plan = s.json(&["keys", "delete", "k1-typo", "--dry-run"]);
+    assert_eq!(plan["keys"][0]["outcome"], "planned", "{plan}");
+    assert_eq!(s.files(), before);
+    let done = s.json(&["keys", "delete", "k1-typo"]);
+    assert_eq!(done["keys"][0]["outcome"], "retired", "{done}");
+    let list = s.json(&["keys", "list"]);
+    assert!(
+        list["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["name"] != "k1-typo"),
+        "{list}"
+    );
+    // `retire --now` on a key that is `previous` but inside its grace (compromised).
+    s.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+        "--grace",
+        "30d",
+    ]);
+    assert_eq!(s.json(&["keys", "retire"])["keys"], serde_json::json!([]));
+    let now = s.json(&["keys", "retire", "--now", "k1"]);
+    assert_eq!(now["keys"][0]["outcome"], "retired", "{now}");
+    assert!(s.keyring("prov")["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["keyName"] != "k1"));
+}

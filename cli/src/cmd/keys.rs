@@ -41,6 +41,19 @@ enum Command {
     Rotate(RotateArgs),
     /// Remove keys whose grace period has passed (public key first, then the private key).
     Retire(RetireArgs),
+    /// Delete one key no profile uses, public and private part (`keys retire --now NAME`).
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct DeleteArgs {
+    /// The key's name.
+    name: String,
+    /// Print what would be removed and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    common: Common,
 }
 
 const ROTATE_ABOUT: &str = "Move a profile onto a new key without breaking traffic.
@@ -127,6 +140,10 @@ struct RotateArgs {
 
 #[derive(Debug, ClapArgs)]
 struct RetireArgs {
+    /// Retire this key at once, whatever its status and grace (a compromised or mistyped key);
+    /// refused while a profile uses it. Same as `fle keys delete NAME`.
+    #[arg(long, value_name = "NAME")]
+    now: Option<String>,
     /// Print what would be removed and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -145,6 +162,7 @@ pub fn run(args: Args) -> CmdResult {
         Command::ExportPublic(a) => export_public(a),
         Command::Rotate(a) => rotate(a),
         Command::Retire(a) => retire(a),
+        Command::Delete(a) => delete(a),
     }
 }
 
@@ -565,20 +583,40 @@ fn rotate(a: RotateArgs) -> CmdResult {
     Ok(())
 }
 
+fn delete(a: DeleteArgs) -> CmdResult {
+    let b = a.common.open()?;
+    let report = rotation::retire_now(b.as_ref(), &a.name, a.dry_run, &mut rotation::run_to_end)
+        .map_err(|e| {
+            step_failure(
+                "keys delete",
+                e,
+                "fix the cause and rerun `fle keys delete`: it continues where it stopped",
+            )
+        })?;
+    print_retire(&a.common.out, report)
+}
+
 fn retire(a: RetireArgs) -> CmdResult {
     let b = a.common.open()?;
     #[cfg(debug_assertions)]
     let mut on_step = a.danger.hook();
     #[cfg(not(debug_assertions))]
     let mut on_step = rotation::run_to_end;
-    let report =
-        rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut on_step).map_err(|e| {
-            step_failure(
-                "keys retire",
-                e,
-                "fix the cause and rerun `fle keys retire`: it continues where it stopped",
-            )
-        })?;
+    let report = match &a.now {
+        Some(name) => rotation::retire_now(b.as_ref(), name, a.dry_run, &mut on_step),
+        None => rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut on_step),
+    }
+    .map_err(|e| {
+        step_failure(
+            "keys retire",
+            e,
+            "fix the cause and rerun `fle keys retire`: it continues where it stopped",
+        )
+    })?;
+    print_retire(&a.common.out, report)
+}
+
+fn print_retire(out: &OutputArgs, report: rotation::RetireReport) -> CmdResult {
     let view = RetireView {
         dry_run: report.dry_run,
         keys: report
@@ -599,7 +637,7 @@ fn retire(a: RetireArgs) -> CmdResult {
             })
             .collect(),
     };
-    emit(a.common.out.output, &view, |r| {
+    emit(out.output, &view, |r| {
         if r.keys.is_empty() {
             return "no key is due for retirement\n".to_owned();
         }

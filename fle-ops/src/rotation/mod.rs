@@ -27,7 +27,7 @@ use std::ops::ControlFlow;
 
 pub use generate::{generate, GenerateReport, GenerateRequest};
 pub use names::{caller_reference, default_key_name};
-pub use retire::{retire, KeptReason, RetireItem, RetireOutcome, RetireReport};
+pub use retire::{retire, retire_now, KeptReason, RetireItem, RetireOutcome, RetireReport};
 pub use rotate::{rotate, RotateReport, RotateRequest};
 pub use steps::{GenerateStep, RetireStep, RotateStep, Step};
 

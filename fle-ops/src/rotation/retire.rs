@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use super::{Log, OnStep, Outcome, RetireStep, StepError, StepRecord};
 use crate::backend::{public_key_by_name, Backend, StatusChange};
+use crate::error::StoreError;
 use crate::model::{KeyEntry, KeyStatus, PublicKey};
 
 /// What happened to one key.
@@ -124,6 +125,97 @@ pub fn retire(
                 }
                 Stop::Midway => break 'providers,
             }
+        }
+    }
+    Ok(RetireReport {
+        dry_run,
+        keys: items,
+        steps: log.records,
+        stopped_after: log.stopped_after,
+    })
+}
+
+/// Removes one key at once, whatever its status and grace: for a compromised key, or a
+/// mistyped one that occupies one of CloudFront's public-key slots (`fle keys retire --now`,
+/// `fle keys delete`). The same three steps as [`retire`], for every keyring holding the key
+/// (or only the public key, when no keyring does).
+///
+/// # Errors
+/// Before any step: the key does not exist, or a profile still encrypts with it (move the
+/// profile first: `fle keys rotate`). A failed step names itself; a rerun finishes.
+pub fn retire_now(
+    b: &dyn Backend,
+    key_name: &str,
+    dry_run: bool,
+    on_step: OnStep<'_, RetireStep>,
+) -> Result<RetireReport, StepError> {
+    let prep = StepError::before::<RetireStep>;
+    let pk = public_key_by_name(b, key_name).map_err(prep)?;
+    if let Some(KeptReason::StillUsed {
+        public_key_id,
+        profiles,
+    }) = still_used(b, pk.as_ref())?
+    {
+        return Err(prep(StoreError::InUse {
+            kind: "key",
+            id: key_name.to_owned(),
+            by: format!(
+                "profile {} (public key {public_key_id}); move it to another key first (`fle keys rotate`)",
+                profiles.join(", ")
+            ),
+        }));
+    }
+    let mut holders: Vec<(String, KeyEntry)> = Vec::new();
+    for provider in b.list_providers().map_err(prep)? {
+        if let Some(k) = b.load_keyring(&provider).map_err(prep)?.get(key_name) {
+            holders.push((provider, k.clone()));
+        }
+    }
+    if holders.is_empty() && pk.is_none() {
+        return Err(prep(StoreError::NotFound {
+            kind: "key",
+            id: key_name.to_owned(),
+        }));
+    }
+    let mut log = Log::new(on_step);
+    let mut items = Vec::new();
+    let item = |provider: &str, outcome| RetireItem {
+        key_name: key_name.to_owned(),
+        provider: provider.to_owned(),
+        outcome,
+    };
+    if holders.is_empty() {
+        // A public key with no private key here: only its slot to free.
+        if dry_run {
+            items.push(item("", RetireOutcome::Planned));
+        } else if let Some(pk) = &pk {
+            let deleted = b
+                .get_public_key(&pk.id)
+                .and_then(|fresh| b.delete_public_key(&fresh.id, &fresh.etag));
+            match deleted {
+                Err(e) if !e.is_not_found() => {
+                    return Err(StepError::at(RetireStep::DeletePublicKey, e))
+                }
+                _ => {}
+            }
+            let _ = log.mark(RetireStep::DeletePublicKey, Outcome::Done);
+            items.push(item("", RetireOutcome::Retired));
+        }
+    }
+    let mut pk = pk;
+    for (provider, key) in &holders {
+        if dry_run {
+            items.push(item(provider, RetireOutcome::Planned));
+            continue;
+        }
+        // The public key goes with the first keyring's steps; the others find it gone.
+        match retire_one(b, provider, key, pk.take(), &mut log)? {
+            Stop::No => items.push(item(provider, RetireOutcome::Retired)),
+            Stop::AfterLastStep => {
+                items.push(item(provider, RetireOutcome::Retired));
+                break;
+            }
+            Stop::Midway => break,
         }
     }
     Ok(RetireReport {
