@@ -29,6 +29,16 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The same failure with `context` in front of its message (`fle: <context>: …`).
+    pub fn context(self, context: &'static str) -> Self {
+        Self {
+            code: self.code,
+            error: self.error.context(context),
+        }
+    }
+}
+
 /// Anything else that bubbles up with `?` is a usage/I/O error.
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {

@@ -229,9 +229,11 @@ fn cannot_decrypt_is_exit_1() {
         ),
         1,
     );
-    assert_eq!(
-        err,
-        "fle: no encrypted data key matches a key in the keyring\n"
+    // The message names the key it asks for (plaintext in its header) and the keyring what it
+    // holds: enough to see the wrong provider at a glance.
+    assert!(
+        err.starts_with("fle: decrypt: no encrypted data key matches a key in the keyring: the message asks for provider \"shop\" key \"shop-key-1\"; the keyring holds \"x\"/\"shop-key-1\""),
+        "{err}"
     );
     // Tampered: one bit in the middle.
     let mut raw = base64::engine::general_purpose::STANDARD
@@ -241,11 +243,17 @@ fn cannot_decrypt_is_exit_1() {
     raw[mid] ^= 4;
     assert_eq!(
         assert_refused(&decrypt(&k, &["--binary"], &raw), 1),
-        "fle: decryption failed\n"
+        "fle: decrypt: decryption failed\n"
     );
     // Truncated, trailing bytes, not base64 at all.
     assert!(
         assert_refused(&decrypt(&k, &["--binary"], &raw[..100]), 1).contains("malformed message")
+    );
+    // Plaintext given where a message is expected: said as such.
+    let err = assert_refused(&decrypt(&k, &[], b"aGVsbG8gd29ybGQ="), 1);
+    assert!(
+        err.starts_with("fle: decrypt: the input is not an AWS Encryption SDK message"),
+        "{err}"
     );
     assert!(assert_refused(&decrypt(&k, &[], b"%%% not base64"), 1).contains("not base64"));
     // Plaintext where CloudFront should have encrypted.
@@ -257,7 +265,10 @@ fn cannot_decrypt_is_exit_1() {
         ),
         1,
     );
-    assert_eq!(err, "fle: field \"card\" is not an encrypted value\n");
+    assert_eq!(
+        err,
+        "fle: decrypt: field \"card\" is not an encrypted value\n"
+    );
 }
 
 #[test]

@@ -143,6 +143,35 @@ impl Keyring {
         self.entries.is_empty()
     }
 
+    /// The keys held, as (provider id, key name) pairs: names only, for messages like "the
+    /// keyring holds …".
+    pub fn key_names(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries
+            .iter()
+            .map(|e| (e.provider_id.as_str(), e.key_name.as_str()))
+    }
+
+    /// The keys a message asks for: the (provider id, key name) of each of its encrypted data
+    /// keys, read from the header (plaintext by design: CloudFront writes its provider id and
+    /// public key name there). For saying which key a [`Error::NoMatchingKey`] message needs.
+    ///
+    /// # Errors
+    /// The header does not parse ([`Error::Malformed`] and friends).
+    pub fn requested_keys(&self, message: &[u8]) -> Result<Vec<(String, String)>, Error> {
+        let parsed = message::parse(message, &self.limits)?;
+        Ok(parsed
+            .header
+            .edks
+            .iter()
+            .map(|edk| {
+                (
+                    String::from_utf8_lossy(edk.provider_id).into_owned(),
+                    String::from_utf8_lossy(edk.provider_info).into_owned(),
+                )
+            })
+            .collect())
+    }
+
     /// The most RSA operations decrypting this message may cost: its encrypted data keys that
     /// name a key held here. Parses the message (cheap), does no RSA work.
     pub(crate) fn rsa_operations(&self, message: &[u8]) -> Result<usize, Error> {

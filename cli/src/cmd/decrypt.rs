@@ -188,6 +188,30 @@ pub(crate) fn classify(error: Error) -> Failure {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    run_decrypt(args).map_err(|f| f.context("decrypt"))
+}
+
+/// Why no key decrypted `message`, in words: what it asks for and what the keyring holds
+/// (names from the header and the keyring, never key material).
+fn no_matching_key(keyring: &Keyring, message: &[u8]) -> Failure {
+    let asked: Vec<String> = keyring
+        .requested_keys(message)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, k)| format!("provider {p:?} key {k:?}"))
+        .collect();
+    let held: Vec<String> = keyring
+        .key_names()
+        .map(|(p, k)| format!("{p:?}/{k:?}"))
+        .collect();
+    Failure::no(anyhow::anyhow!(
+        "no encrypted data key matches a key in the keyring: the message asks for {}; the keyring holds {}; decrypt with the keyring of that provider (a retired key cannot decrypt any more)",
+        if asked.is_empty() { "no key".to_owned() } else { asked.join(" or ") },
+        held.join(", ")
+    ))
+}
+
+fn run_decrypt(args: Args) -> CmdResult {
     let keyring = load_keys(&args)?;
     let input = input::read(&args.input)?;
 
@@ -208,14 +232,20 @@ pub fn run(args: Args) -> CmdResult {
         } else {
             decode_base64_message(&input).ok_or_else(|| {
                 Failure::no(anyhow::anyhow!(
-                    "input is not base64 (use --binary for raw bytes)"
+                    "input is not base64: expected a base64 AWS Encryption SDK message as CloudFront writes it (use --binary for raw bytes)"
                 ))
             })?
         };
-        keyring
-            .decrypt(&message)
-            .map_err(classify)?
-            .into_plaintext()
+        match keyring.decrypt(&message) {
+            Ok(d) => d.into_plaintext(),
+            Err(Error::NoMatchingKey) => return Err(no_matching_key(&keyring, &message)),
+            Err(e @ Error::Malformed(_)) => {
+                return Err(Failure::no(anyhow::Error::new(e).context(
+                    "the input is not an AWS Encryption SDK message (a value CloudFront encrypted)",
+                )))
+            }
+            Err(e) => return Err(classify(e)),
+        }
     };
     let mut stdout = std::io::stdout().lock();
     stdout

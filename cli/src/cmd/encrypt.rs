@@ -53,6 +53,10 @@ fn parse_suite(s: &str) -> Result<Suite, String> {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    run_encrypt(args).map_err(|f| f.context("encrypt"))
+}
+
+fn run_encrypt(args: Args) -> CmdResult {
     let pem = input::read_key(&args.public_key, false)?;
     let key = PublicKey::from_pem(&pem)
         .with_context(|| format!("loading public key {}", args.public_key.display()))
