@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// CloudFront field-level encryption and edge request signing, from key generation to rotation.
 #[derive(Debug, Parser)]
-#[command(name = "fle", version, about, long_about = None, propagate_version = true)]
+#[command(name = "fle", version = env!("FLE_VERSION"), about, long_about = None, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,6 +37,16 @@ enum Command {
     ApiKeys(cmd::api_keys::Args),
     /// Prove from a deployed account that no control of the architecture was loosened.
     Audit(cmd::audit::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout: `fle man > fle.1`.
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +61,27 @@ fn main() -> std::process::ExitCode {
         Command::Edge(args) => cmd::edge::run(args),
         Command::ApiKeys(args) => cmd::api_keys::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Completions(args) => completions(args.shell),
+        Command::Man => man(),
     };
     exit::report(result)
+}
+
+fn completions(shell: clap_complete::Shell) -> exit::CmdResult {
+    let mut out = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "fle",
+        &mut out,
+    );
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?;
+    Ok(())
+}
+
+fn man() -> exit::CmdResult {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?;
+    Ok(())
 }

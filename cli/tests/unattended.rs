@@ -557,3 +557,35 @@ fn a_key_is_retired_on_demand_unless_a_profile_uses_it() {
         .iter()
         .all(|k| k["keyName"] != "k1"));
 }
+
+#[test]
+fn version_completions_and_man_page() {
+    let s = Store::new();
+    let version = s.ok(&["--version"]);
+    assert!(version.starts_with("fle 0."), "{version}");
+    // The git revision (or, outside a checkout, that it is unknown).
+    assert!(
+        version.contains(" (") && version.trim_end().ends_with(')'),
+        "{version}"
+    );
+    for (shell, marker) in [
+        ("bash", "_fle()"),
+        ("zsh", "#compdef fle"),
+        ("fish", "complete -c fle"),
+    ] {
+        let script = s.ok(&["completions", shell]);
+        assert!(
+            script.contains(marker),
+            "{shell}: {}",
+            &script[..200.min(script.len())]
+        );
+        assert!(
+            script.contains("rotate") && script.contains("retire"),
+            "{shell}"
+        );
+    }
+    let man = s.ok(&["man"]);
+    assert!(man.contains(".TH fle 1"), "{}", &man[..200.min(man.len())]);
+    assert!(man.contains("keys"), "the man page lists the commands");
+    s.fails(&["completions", "tcsh"], 2);
+}
