@@ -22,10 +22,11 @@ if [ ! -x "$venv/bin/cargo-lambda" ]; then
 fi
 rustup target add wasm32-unknown-unknown aarch64-unknown-linux-gnu >/dev/null
 
-# The edge zip: the release wasm module in fle's Node handler.
+# The edge zip: the release wasm module in fle's Node handler. fle itself only packages here,
+# so it is the development build with the test run's feature set (warm after scripts/test.sh).
 cargo build --release --locked -p edge-signer --target wasm32-unknown-unknown
-cargo build --release --locked -p fle-cli
-target/release/fle edge package --wasm target/wasm32-unknown-unknown/release/edge_signer.wasm \
+cargo build --locked --workspace --all-features --bin fle
+target/debug/fle edge package --wasm target/wasm32-unknown-unknown/release/edge_signer.wasm \
   --out "$out/edge-signer.zip" --force
 
 # The backend: cargo-lambda cross-compiles for arm64 with zig (from the venv's ziglang).

@@ -133,9 +133,11 @@ fn interrupted_rotation_converges(step: usize) {
     assert!(decrypts(&s, &old_msg, b"4111 1111 1111 1111"));
     assert!(decrypts(&s, &new_msg, b"new card"));
 
-    // Within grace, retire keeps everything.
+    // Within grace, retire keeps everything (and says what it keeps).
     let r = s.json(&["keys", "retire"]);
-    assert_eq!(r["keys"], serde_json::json!([]));
+    let kept = r["keys"].as_array().unwrap();
+    assert!(kept.iter().all(|k| k["outcome"] == "kept"), "{r}");
+    assert_eq!(kept.len(), 1, "{r}");
     assert!(decrypts(&s, &old_msg, b"4111 1111 1111 1111"));
 }
 

@@ -548,7 +548,18 @@ fn a_key_is_retired_on_demand_unless_a_profile_uses_it() {
         "--grace",
         "30d",
     ]);
-    assert_eq!(s.json(&["keys", "retire"])["keys"], serde_json::json!([]));
+    // A plain retire keeps it (in its grace) and says until when.
+    let kept = s.json(&["keys", "retire"]);
+    assert_eq!(kept["keys"][0]["keyName"], "k1", "{kept}");
+    assert_eq!(kept["keys"][0]["outcome"], "kept", "{kept}");
+    assert!(
+        kept["keys"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("in its grace period until 20"),
+        "{kept}"
+    );
+    assert!(s.ok(&["keys", "retire"]).contains("k1\tprov\tin its grace period until"));
     let now = s.json(&["keys", "retire", "--now", "k1"]);
     assert_eq!(now["keys"][0]["outcome"], "retired", "{now}");
     assert!(s.keyring("prov")["keys"]

@@ -641,6 +641,18 @@ fn print_retire(out: &OutputArgs, report: rotation::RetireReport) -> CmdResult {
         if r.keys.is_empty() {
             return "no key is due for retirement\n".to_owned();
         }
+        if r.keys.iter().all(|k| k.outcome == "kept") {
+            let mut s = String::from("no key is due for retirement; kept:\n");
+            for k in &r.keys {
+                s.push_str(&format!(
+                    "{}\t{}\t{}\n",
+                    k.key_name,
+                    k.provider,
+                    k.reason.as_deref().unwrap_or("kept")
+                ));
+            }
+            return s;
+        }
         r.keys
             .iter()
             .map(|k| match &k.reason {

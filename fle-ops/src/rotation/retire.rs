@@ -26,6 +26,11 @@ pub enum RetireOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeptReason {
+    /// `previous`, inside its grace period: retired by a run after this time.
+    InGrace {
+        /// The key's retire-after (RFC 3339).
+        retire_after: String,
+    },
     /// Its retire-after is not an RFC 3339 time.
     UnreadableRetireAfter(String),
     /// A profile still encrypts with its public key.
@@ -40,6 +45,9 @@ pub enum KeptReason {
 impl fmt::Display for KeptReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::InGrace { retire_after } => {
+                write!(f, "in its grace period until {retire_after}")
+            }
             Self::UnreadableRetireAfter(t) => {
                 write!(f, "retire-after {t:?} is not an RFC 3339 time")
             }
@@ -101,7 +109,15 @@ pub fn retire(
                 outcome,
             };
             match due(key, now) {
-                Ok(false) => continue,
+                Ok(false) => {
+                    // Said, so a scheduled run shows what it keeps and until when.
+                    if let (KeyStatus::Previous, Some(t)) = (key.status, &key.retire_after) {
+                        items.push(item(RetireOutcome::Kept(KeptReason::InGrace {
+                            retire_after: t.clone(),
+                        })));
+                    }
+                    continue;
+                }
                 Ok(true) => {}
                 Err(reason) => {
                     items.push(item(RetireOutcome::Kept(reason)));
