@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// CloudFront field-level encryption and edge request signing, from key generation to rotation.
 #[derive(Debug, Parser)]
-#[command(name = "fle", version = env!("FLE_VERSION"), about, long_about = None, propagate_version = true)]
+#[command(name = "fle", version = env!("FLE_VERSION"), about, long_about = None, propagate_version = true, after_help = GLOBAL_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,8 +49,51 @@ struct CompletionsArgs {
     shell: clap_complete::Shell,
 }
 
+const GLOBAL_HELP: &str = "\
+Global options, accepted before or after the command (as the AWS CLI takes them):
+  --backend local|aws, --keystore DIR, --output text|json, --aws-profile NAME, --region REGION,
+  --aws-timeout DURATION
+Environment defaults: FLE_BACKEND, FLE_OUTPUT, FLE_HOME (keystore), AWS_PROFILE, AWS_REGION.";
+
+/// Options every command that has them takes; given before the command, they are moved after it.
+const GLOBAL_OPTIONS: [&str; 6] = [
+    "--backend",
+    "--keystore",
+    "--output",
+    "--aws-profile",
+    "--region",
+    "--aws-timeout",
+];
+
+/// `fle --backend aws keys list` = `fle keys list --backend aws`: global options found before the
+/// first command word are moved to the end, where the command's own parser takes them.
+fn hoist_global_options(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut iter = args.into_iter();
+    let mut out: Vec<std::ffi::OsString> = iter.next().into_iter().collect();
+    let mut hoisted = Vec::new();
+    while let Some(arg) = iter.next() {
+        let text = arg.to_string_lossy();
+        let name = text.split('=').next().unwrap_or_default();
+        if GLOBAL_OPTIONS.contains(&name) {
+            let with_value = text.contains('=');
+            hoisted.push(arg);
+            if !with_value {
+                if let Some(value) = iter.next() {
+                    hoisted.push(value);
+                }
+            }
+            continue;
+        }
+        // The first other word (a command, or --help / --version): the rest stays in order.
+        out.push(arg);
+        out.extend(iter.by_ref());
+    }
+    out.extend(hoisted);
+    out
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(hoist_global_options(std::env::args_os().collect()));
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Decrypt(args) => cmd::decrypt::run(args),

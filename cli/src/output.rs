@@ -21,7 +21,7 @@ pub enum Format {
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
     /// Result format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "FLE_OUTPUT")]
     pub output: Format,
 }
 

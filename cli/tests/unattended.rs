@@ -559,7 +559,9 @@ fn a_key_is_retired_on_demand_unless_a_profile_uses_it() {
             .starts_with("in its grace period until 20"),
         "{kept}"
     );
-    assert!(s.ok(&["keys", "retire"]).contains("k1\tprov\tin its grace period until"));
+    assert!(s
+        .ok(&["keys", "retire"])
+        .contains("k1\tprov\tin its grace period until"));
     let now = s.json(&["keys", "retire", "--now", "k1"]);
     assert_eq!(now["keys"][0]["outcome"], "retired", "{now}");
     assert!(s.keyring("prov")["keys"]
@@ -599,4 +601,51 @@ fn version_completions_and_man_page() {
     assert!(man.contains(".TH fle 1"), "{}", &man[..200.min(man.len())]);
     assert!(man.contains("keys"), "the man page lists the commands");
     s.fails(&["completions", "tcsh"], 2);
+}
+
+#[test]
+fn global_options_before_or_after_the_command_and_from_the_environment() {
+    let s = Store::with_profile();
+    let ks = s.root.to_str().unwrap();
+    let after = s.run(&["keys", "list", "--output", "json", "--keystore", ks]);
+    let before = s.run(&["--output", "json", "--keystore", ks, "keys", "list"]);
+    let mixed = s.run(&["--output=json", "keys", "list", "--keystore", ks]);
+    assert!(after.status.success());
+    assert_eq!(before.stdout, after.stdout);
+    assert_eq!(mixed.stdout, after.stdout);
+    // FLE_OUTPUT and FLE_BACKEND as defaults; a flag still wins.
+    let env = s
+        .cmd(&["keys", "list"])
+        .env("FLE_OUTPUT", "json")
+        .output()
+        .unwrap();
+    assert_eq!(env.stdout, after.stdout);
+    let flag = s
+        .cmd(&["keys", "list", "--output", "text"])
+        .env("FLE_OUTPUT", "json")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&flag.stdout).starts_with("NAME"));
+    let aws = s
+        .cmd(&["keys", "list", "--aws-profile", "no-such-profile"])
+        .env("FLE_BACKEND", "aws")
+        .env("HOME", s.root.parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(aws.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&aws.stderr).contains("AWS profile"));
+    // The same spelling before the command for the AWS profile.
+    let before_aws = s
+        .cmd(&[
+            "--backend",
+            "aws",
+            "--aws-profile",
+            "no-such-profile",
+            "keys",
+            "list",
+        ])
+        .env("HOME", s.root.parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(before_aws.stderr, aws.stderr);
 }

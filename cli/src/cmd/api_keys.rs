@@ -68,7 +68,7 @@ struct RotateArgs {
     #[arg(long)]
     dry_run: bool,
     /// `text` (a summary line) or `json` (a stable object, see docs/edge-signer.md).
-    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    #[arg(long, default_value = "text", value_parser = ["text", "json"], env = "FLE_OUTPUT")]
     output: String,
     #[command(flatten)]
     aws: AwsArgs,

@@ -81,7 +81,7 @@ pub struct StoreArgs {
     #[arg(long, value_name = "DIR", env = "FLE_HOME", hide_env_values = true)]
     pub keystore: Option<std::path::PathBuf>,
     /// Where keys, profiles and configurations live.
-    #[arg(long, value_enum, default_value_t = BackendKind::Local)]
+    #[arg(long, value_enum, default_value_t = BackendKind::Local, env = "FLE_BACKEND")]
     pub backend: BackendKind,
     /// AWS named profile [default: the standard chain: $AWS_PROFILE, SSO, environment, ...]
     #[arg(long, value_name = "NAME", help_heading = "AWS backend")]
