@@ -53,3 +53,69 @@ pub fn emit<T: Serialize>(
     }
     out.flush()
 }
+
+/// The first line of every changing command's text result, in one style:
+/// `<done> in <store>`, or with `--dry-run`
+/// `plan (dry run, nothing changed): <action> in <store>`.
+pub fn change_line(dry_run: bool, action: &str, done: &str, store: &str) -> String {
+    if dry_run {
+        format!("plan (dry run, nothing changed): {action} in {store}\n")
+    } else {
+        format!("{done} in {store}\n")
+    }
+}
+
+/// Rows under a header, each column as wide as its widest cell (two spaces between; the last
+/// column is not padded, so lines carry no trailing blanks).
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let last = cells.len().saturating_sub(1);
+        let mut s = String::new();
+        for (i, cell) in cells.into_iter().enumerate() {
+            s.push_str(cell);
+            if i < last {
+                let pad = widths
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(cell.chars().count());
+                s.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns_under_the_header() {
+        let t = table(
+            &["NAME", "STATUS"],
+            &[
+                vec!["k1".into(), "current".into()],
+                vec!["a-longer-name".into(), "previous".into()],
+            ],
+        );
+        assert_eq!(
+            t,
+            "NAME           STATUS\nk1             current\na-longer-name  previous\n"
+        );
+    }
+}

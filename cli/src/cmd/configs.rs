@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::store::{stale, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
-use crate::output::{emit, OutputArgs};
+use crate::output::{change_line, emit, table, OutputArgs};
 use fle_ops::backend::{config_by_id, profile_by_name};
 use fle_ops::model::{
     Attachment, Config, ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, QueryArgProfile,
@@ -269,14 +269,17 @@ struct Change {
     config: ConfigView,
 }
 
-fn emit_change(out: &OutputArgs, c: &Change) -> CmdResult {
+fn emit_change(out: &OutputArgs, c: &Change, store: &str) -> CmdResult {
     emit(out.output, c, |c| {
-        let head = if c.dry_run {
-            format!("plan: {} (dry run, nothing changed)", c.action)
+        // "create configuration" -> "created configuration C…" (a dry-run create has no id yet)
+        let (verb, object) = c.action.split_once(' ').unwrap_or((c.action, ""));
+        let done = format!("{verb}d {object} {}", c.config.id);
+        let what = if c.config.id.is_empty() {
+            c.action.to_owned()
         } else {
-            format!("done: {}", c.action)
+            format!("{} {}", c.action, c.config.id)
         };
-        format!("{head}\n{}", view_text(&c.config))
+        change_line(c.dry_run, &what, done.trim_end(), store) + &view_text(&c.config)
     })?;
     Ok(())
 }
@@ -370,6 +373,7 @@ fn create(a: CreateArgs) -> CmdResult {
             action: "create configuration",
             config: view(b.as_ref(), &c, ctx)?,
         },
+        &b.describe(),
     )
 }
 
@@ -390,7 +394,7 @@ fn list(a: &Common) -> CmdResult {
         if l.configs.is_empty() {
             return format!("no configurations in {}\n", b.describe());
         }
-        let mut s = String::from("ID\tMAPPINGS\tATTACHED TO\n");
+        let mut rows: Vec<Vec<String>> = Vec::new();
         for v in &l.configs {
             let maps: Vec<String> = v
                 .content_types
@@ -403,18 +407,17 @@ fn list(a: &Common) -> CmdResult {
                 .iter()
                 .map(|a| format!("{}:{}", a.distribution_id, a.path_pattern))
                 .collect();
-            s.push_str(&format!(
-                "{}\t{}\t{}\n",
-                v.id,
+            rows.push(vec![
+                v.id.clone(),
                 maps.join(","),
                 if att.is_empty() {
                     "-".to_owned()
                 } else {
                     att.join(",")
-                }
-            ));
+                },
+            ]);
         }
-        s
+        table(&["ID", "MAPPINGS", "ATTACHED TO"], &rows)
     })?;
     Ok(())
 }
@@ -463,6 +466,7 @@ fn update(a: UpdateArgs) -> CmdResult {
             action: "update configuration",
             config: view(b.as_ref(), &result, ctx)?,
         },
+        &b.describe(),
     )
 }
 
@@ -505,6 +509,7 @@ fn delete(a: DeleteArgs) -> CmdResult {
             action: "delete configuration",
             config: before,
         },
+        &b.describe(),
     )
 }
 
@@ -556,20 +561,24 @@ fn attach(a: AttachArgs) -> CmdResult {
         path_pattern: a.path_pattern.clone(),
         config_id,
     };
+    let store = b.describe();
     emit(a.common.out.output, &r, |r| {
-        let head = if r.dry_run {
-            "plan (dry run, nothing changed): "
-        } else {
-            ""
-        };
+        let target = format!(
+            "distribution {} behavior {}",
+            r.distribution_id, r.path_pattern
+        );
         match &r.config_id {
-            Some(id) => format!(
-                "{head}configuration {id} attached to distribution {} behavior {}\n",
-                r.distribution_id, r.path_pattern
+            Some(id) => change_line(
+                r.dry_run,
+                &format!("attach configuration {id} to {target}"),
+                &format!("attached configuration {id} to {target}"),
+                &store,
             ),
-            None => format!(
-                "{head}configuration detached from distribution {} behavior {}\n",
-                r.distribution_id, r.path_pattern
+            None => change_line(
+                r.dry_run,
+                &format!("detach the configuration of {target}"),
+                &format!("detached the configuration of {target}"),
+                &store,
             ),
         }
     })?;

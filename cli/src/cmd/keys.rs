@@ -1,6 +1,7 @@
 //! `fle keys`: RSA-2048 key pairs, their CloudFront public keys, rotation and retirement.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -17,7 +18,7 @@ use fle_ops::rotation::{self, Outcome, RetireOutcome, Step, StepError, StepRecor
 use fle_ops::{Backend, StoreError};
 
 use super::store::StoreArgs;
-use crate::output::{emit, OutputArgs};
+use crate::output::{change_line, emit, table, OutputArgs};
 
 /// Manage key pairs: generate, inspect, rotate with a grace period, retire.
 #[derive(Debug, ClapArgs)]
@@ -209,6 +210,30 @@ fn steps_text(steps: &[StepView]) -> String {
         .collect()
 }
 
+/// Reports each step on stderr as it completes (progress, not the result), then asks `inner`
+/// (the debug build's test hooks, or nothing) whether to go on.
+fn with_progress<S: Step>(
+    command: &'static str,
+    mut inner: impl FnMut(S, &Outcome) -> ControlFlow<()>,
+) -> impl FnMut(S, &Outcome) -> ControlFlow<()> {
+    move |step, outcome| {
+        let word = match outcome {
+            Outcome::Done => "done",
+            Outcome::AlreadyDone => "already done",
+            Outcome::Planned => "planned",
+            _ => "not needed",
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "fle: {command}: step {}/{} {}: {word}",
+            step.number(),
+            S::ALL.len(),
+            step.name()
+        );
+        inner(step, outcome)
+    }
+}
+
 /// `keys generate --output json`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -258,9 +283,9 @@ struct RetireItemView {
 fn generate(a: GenerateArgs) -> CmdResult {
     let b = a.common.open_or_create()?;
     #[cfg(debug_assertions)]
-    let mut on_step = a.danger.hook();
+    let mut on_step = with_progress("keys generate", a.danger.hook());
     #[cfg(not(debug_assertions))]
-    let mut on_step = rotation::run_to_end;
+    let mut on_step = with_progress("keys generate", rotation::run_to_end);
     let req = rotation::GenerateRequest {
         name: &a.name,
         provider: &a.provider,
@@ -284,21 +309,25 @@ fn generate(a: GenerateArgs) -> CmdResult {
         dry_run: report.dry_run,
         steps: step_views(&report.steps),
     };
+    let store = b.describe();
     emit(a.common.out.output, &view, |r| {
-        let head = if r.dry_run {
-            format!(
-                "plan: generate key {} for provider {} (dry run, nothing changed)\n",
-                r.name, r.provider
-            )
-        } else {
-            format!(
-                "generated key {} for provider {} (public key {})\n",
+        let head = change_line(
+            r.dry_run,
+            &format!("generate key {} for provider {}", r.name, r.provider),
+            &format!(
+                "generated key {} for provider {} (public key {})",
                 r.name,
                 r.provider,
                 r.public_key_id.as_deref().unwrap_or("-")
-            )
-        };
-        head + &steps_text(&r.steps)
+            ),
+            &store,
+        );
+        // A dry run's result is its plan; a real run reported its steps on stderr as they ran.
+        if r.dry_run {
+            head + &steps_text(&r.steps)
+        } else {
+            head
+        }
     })?;
     Ok(())
 }
@@ -346,26 +375,25 @@ fn collect_keys(b: &dyn Backend) -> Result<Vec<KeyView>, StoreError> {
         .collect())
 }
 
-fn key_line(v: &KeyView) -> String {
+fn key_row(v: &KeyView) -> Vec<String> {
     let status = v.status.map(KeyStatus::as_str).unwrap_or("no private key");
-    let mut line = format!(
-        "{}\t{}\t{}\t{}",
-        v.name,
-        v.provider.as_deref().unwrap_or("-"),
-        v.public_key_id.as_deref().unwrap_or("-"),
-        status
-    );
-    if let Some(t) = &v.retire_after {
-        line.push_str(&format!("\tretire after {t}"));
-    }
-    if !v.used_by.is_empty() {
-        line.push_str(&format!("\tused by {}", v.used_by.join(",")));
-    }
-    if let Some(why) = &v.broken {
-        line.push_str(&format!("\tBROKEN: {why}"));
-    }
-    line.push('\n');
-    line
+    let status = match &v.broken {
+        Some(why) => format!("{status}, BROKEN: {why}"),
+        None => status.to_owned(),
+    };
+    let dash = |o: Option<&str>| o.unwrap_or("-").to_owned();
+    vec![
+        v.name.clone(),
+        dash(v.provider.as_deref()),
+        dash(v.public_key_id.as_deref()),
+        status,
+        dash(v.retire_after.as_deref()),
+        if v.used_by.is_empty() {
+            "-".to_owned()
+        } else {
+            v.used_by.join(",")
+        },
+    ]
 }
 
 fn list(a: &Common) -> CmdResult {
@@ -375,11 +403,18 @@ fn list(a: &Common) -> CmdResult {
         if l.keys.is_empty() {
             return format!("no keys in {}\n", b.describe());
         }
-        let mut s = String::from("NAME\tPROVIDER\tPUBLIC KEY ID\tSTATUS\n");
-        for v in &l.keys {
-            s.push_str(&key_line(v));
-        }
-        s
+        let rows: Vec<Vec<String>> = l.keys.iter().map(key_row).collect();
+        table(
+            &[
+                "NAME",
+                "PROVIDER",
+                "PUBLIC KEY ID",
+                "STATUS",
+                "RETIRE AFTER",
+                "USED BY",
+            ],
+            &rows,
+        )
     })?;
     Ok(())
 }
@@ -516,9 +551,9 @@ struct ExportedKey {
 fn rotate(a: RotateArgs) -> CmdResult {
     let b = a.common.open()?;
     #[cfg(debug_assertions)]
-    let mut on_step = a.danger.hook();
+    let mut on_step = with_progress("keys rotate", a.danger.hook());
     #[cfg(not(debug_assertions))]
-    let mut on_step = rotation::run_to_end;
+    let mut on_step = with_progress("keys rotate", rotation::run_to_end);
     let req = rotation::RotateRequest {
         profile: &a.profile,
         grace: a.grace,
@@ -561,47 +596,53 @@ fn rotate(a: RotateArgs) -> CmdResult {
         dry_run: report.dry_run,
         steps: step_views(&report.steps),
     };
+    let store = b.describe();
     emit(a.common.out.output, &view, |r| {
-        let head = if r.dry_run {
-            format!(
-                "plan: rotate profile {} from key {} to {} (dry run, nothing changed)\n",
-                r.profile, r.old_key, r.new_key
-            )
-        } else {
-            format!(
-                "rotated profile {} from key {} to {}{}; {} retires after {}\n",
-                r.profile,
-                r.old_key,
-                r.new_key,
-                if r.resumed { " (resumed)" } else { "" },
-                r.old_key,
-                r.retire_after
-            )
-        };
-        head + &steps_text(&r.steps)
+        if r.dry_run {
+            let head = change_line(
+                true,
+                &format!(
+                    "rotate profile {} from key {} to {}",
+                    r.profile, r.old_key, r.new_key
+                ),
+                "",
+                &store,
+            );
+            return head + &steps_text(&r.steps);
+        }
+        format!(
+            "rotated profile {} from key {} to {}{} in {store}; {} retires after {}\n",
+            r.profile,
+            r.old_key,
+            r.new_key,
+            if r.resumed { " (resumed)" } else { "" },
+            r.old_key,
+            r.retire_after
+        )
     })?;
     Ok(())
 }
 
 fn delete(a: DeleteArgs) -> CmdResult {
     let b = a.common.open()?;
-    let report = rotation::retire_now(b.as_ref(), &a.name, a.dry_run, &mut rotation::run_to_end)
-        .map_err(|e| {
+    let mut on_step = with_progress("keys delete", rotation::run_to_end);
+    let report =
+        rotation::retire_now(b.as_ref(), &a.name, a.dry_run, &mut on_step).map_err(|e| {
             step_failure(
                 "keys delete",
                 e,
                 "fix the cause and rerun `fle keys delete`: it continues where it stopped",
             )
         })?;
-    print_retire(&a.common.out, report)
+    print_retire(&a.common.out, &b.describe(), report)
 }
 
 fn retire(a: RetireArgs) -> CmdResult {
     let b = a.common.open()?;
     #[cfg(debug_assertions)]
-    let mut on_step = a.danger.hook();
+    let mut on_step = with_progress("keys retire", a.danger.hook());
     #[cfg(not(debug_assertions))]
-    let mut on_step = rotation::run_to_end;
+    let mut on_step = with_progress("keys retire", rotation::run_to_end);
     let report = match &a.now {
         Some(name) => rotation::retire_now(b.as_ref(), name, a.dry_run, &mut on_step),
         None => rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut on_step),
@@ -613,10 +654,10 @@ fn retire(a: RetireArgs) -> CmdResult {
             "fix the cause and rerun `fle keys retire`: it continues where it stopped",
         )
     })?;
-    print_retire(&a.common.out, report)
+    print_retire(&a.common.out, &b.describe(), report)
 }
 
-fn print_retire(out: &OutputArgs, report: rotation::RetireReport) -> CmdResult {
+fn print_retire(out: &OutputArgs, store: &str, report: rotation::RetireReport) -> CmdResult {
     let view = RetireView {
         dry_run: report.dry_run,
         keys: report
@@ -638,28 +679,34 @@ fn print_retire(out: &OutputArgs, report: rotation::RetireReport) -> CmdResult {
             .collect(),
     };
     emit(out.output, &view, |r| {
+        let count = |o: &str| r.keys.iter().filter(|k| k.outcome == o).count();
+        let kept = count("kept");
+        let head = change_line(
+            r.dry_run,
+            &format!("retire {} key(s), keep {kept}", count("planned")),
+            &format!("retired {} key(s), kept {kept}", count("retired")),
+            store,
+        );
         if r.keys.is_empty() {
-            return "no key is due for retirement\n".to_owned();
+            return head + "no key is due for retirement\n";
         }
-        if r.keys.iter().all(|k| k.outcome == "kept") {
-            let mut s = String::from("no key is due for retirement; kept:\n");
-            for k in &r.keys {
-                s.push_str(&format!(
-                    "{}\t{}\t{}\n",
-                    k.key_name,
-                    k.provider,
-                    k.reason.as_deref().unwrap_or("kept")
-                ));
-            }
-            return s;
-        }
-        r.keys
+        let rows: Vec<Vec<String>> = r
+            .keys
             .iter()
-            .map(|k| match &k.reason {
-                Some(why) => format!("{}\t{}\t{}: {}\n", k.key_name, k.provider, k.outcome, why),
-                None => format!("{}\t{}\t{}\n", k.key_name, k.provider, k.outcome),
+            .map(|k| {
+                vec![
+                    k.key_name.clone(),
+                    if k.provider.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        k.provider.clone()
+                    },
+                    k.outcome.to_owned(),
+                    k.reason.clone().unwrap_or_else(|| "-".to_owned()),
+                ]
             })
-            .collect()
+            .collect();
+        head + &table(&["KEY", "PROVIDER", "OUTCOME", "WHY"], &rows)
     })?;
     Ok(())
 }

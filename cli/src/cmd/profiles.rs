@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::store::{stale, store_failure, Common};
 use crate::exit::{CmdResult, Failure};
-use crate::output::{emit, OutputArgs};
+use crate::output::{change_line, emit, table, OutputArgs};
 use fle_ops::backend::profile_by_name;
 use fle_ops::inventory::{self, BindingError};
 use fle_ops::model::{EncryptionEntity, KeyStatus, Profile, ProfileConfig};
@@ -195,6 +195,7 @@ fn emit_change(
     dry_run: bool,
     action: &'static str,
     done: &str,
+    store: &str,
     profile: ProfileView,
 ) -> CmdResult {
     emit(
@@ -205,11 +206,11 @@ fn emit_change(
             profile: Some(profile),
         },
         |c| match &c.profile {
-            Some(v) if c.dry_run => format!(
-                "plan: {action} (dry run, nothing changed)\n{}",
-                view_text(v)
-            ),
-            Some(v) => format!("{done}\n{}", view_text(v)),
+            Some(v) => {
+                let what = format!("{action} {}", v.name);
+                let done = format!("{done} {}", v.name);
+                change_line(c.dry_run, &what, &done, store) + &view_text(v)
+            }
             None => String::new(),
         },
     )?;
@@ -278,6 +279,7 @@ fn create(a: CreateArgs) -> CmdResult {
         a.dry_run,
         "create profile",
         "created profile",
+        &b.describe(),
         view(b.as_ref(), &p)?,
     )
 }
@@ -301,20 +303,22 @@ fn list(a: &Common) -> CmdResult {
         if l.profiles.is_empty() {
             return format!("no profiles in {}\n", b.describe());
         }
-        let mut s = String::from("NAME\tID\tPROVIDER\tKEY\tFIELDS\n");
-        for v in &l.profiles {
-            for e in &v.entities {
-                s.push_str(&format!(
-                    "{}\t{}\t{}\t{}\t{}\n",
-                    v.name,
-                    v.id,
-                    e.provider_id,
-                    e.key_name.as_deref().unwrap_or("?"),
-                    e.field_patterns.join(",")
-                ));
-            }
-        }
-        s
+        let rows: Vec<Vec<String>> = l
+            .profiles
+            .iter()
+            .flat_map(|v| {
+                v.entities.iter().map(|e| {
+                    vec![
+                        v.name.clone(),
+                        v.id.clone(),
+                        e.provider_id.clone(),
+                        e.key_name.clone().unwrap_or_else(|| "?".to_owned()),
+                        e.field_patterns.join(","),
+                    ]
+                })
+            })
+            .collect();
+        table(&["NAME", "ID", "PROVIDER", "KEY", "FIELDS"], &rows)
     })?;
     Ok(())
 }
@@ -394,7 +398,8 @@ fn update(a: UpdateArgs) -> CmdResult {
             &a.common.out,
             a.dry_run,
             "update profile",
-            "profile unchanged (nothing to update)",
+            "nothing to update: unchanged profile",
+            &b.describe(),
             view(b.as_ref(), &p)?,
         );
     }
@@ -417,6 +422,7 @@ fn update(a: UpdateArgs) -> CmdResult {
         a.dry_run,
         "update profile",
         "updated profile",
+        &b.describe(),
         view(b.as_ref(), &result)?,
     )
 }
@@ -442,13 +448,14 @@ fn delete(a: DeleteArgs) -> CmdResult {
         action: "delete profile",
         profile: Some(view(b.as_ref(), &p)?),
     };
+    let store = b.describe();
     emit(a.common.out.output, &out, |c| {
-        let verb = if c.dry_run {
-            "plan: delete profile (dry run, nothing changed)"
-        } else {
-            "deleted profile"
-        };
-        format!("{verb} {} ({})\n", a.name, p.id)
+        change_line(
+            c.dry_run,
+            &format!("delete profile {} ({})", a.name, p.id),
+            &format!("deleted profile {} ({})", a.name, p.id),
+            &store,
+        )
     })?;
     Ok(())
 }
