@@ -37,6 +37,9 @@ enum Command {
     ApiKeys(cmd::api_keys::Args),
     /// Prove from a deployed account that no control of the architecture was loosened.
     Audit(cmd::audit::Args),
+    /// What needs attention in the store: orphans, due or stuck rotations, broken keys, quota,
+    /// permissions (exit 1 when anything does; run it before and after `keys rotate`).
+    Status(cmd::store::Common),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout: `fle man > fle.1`.
@@ -104,6 +107,7 @@ fn main() -> std::process::ExitCode {
         Command::Edge(args) => cmd::edge::run(args),
         Command::ApiKeys(args) => cmd::api_keys::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Status(args) => cmd::status::run(args),
         Command::Completions(args) => completions(args.shell),
         Command::Man => man(),
     };

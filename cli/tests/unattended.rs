@@ -656,3 +656,79 @@ fn global_options_before_or_after_the_command_and_from_the_environment() {
         .unwrap();
     assert_eq!(before_aws.stderr, aws.stderr);
 }
+
+#[test]
+fn status_reports_what_needs_attention() {
+    let s = Store::with_profile();
+    let ok = s.json(&["status"]);
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert!(s
+        .ok(&["status"])
+        .starts_with("ok: nothing needs attention in local keystore"));
+
+    // Retirement due: a rotation with no grace.
+    s.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k2",
+        "--grace",
+        "0s",
+    ]);
+    // A rotation left pending (stopped after step 2).
+    let out = s.run(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k3",
+        "--danger-stop-after",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(86));
+    // A key whose private half is broken, and one whose private half is gone.
+    s.ok(&["keys", "generate", "--name", "spare", "--provider", "prov"]);
+    s.ok(&["keys", "generate", "--name", "lost", "--provider", "prov"]);
+    let path = s.root.join("private").join("prov.json");
+    let mut doc = s.keyring("prov");
+    let keys = doc["keys"].as_array_mut().unwrap();
+    keys.retain(|k| k["keyName"] != "lost");
+    let spare = keys.iter_mut().find(|k| k["keyName"] == "spare").unwrap();
+    spare["privateKeyPem"] = serde_json::Value::String(
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(),
+    );
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    // And a keystore directory others can write.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&s.root, std::fs::Permissions::from_mode(0o777)).unwrap();
+
+    let out = s.run(&["status", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let codes: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["subject"].as_str().unwrap()))
+        .collect();
+    for want in [
+        ("retirement-due", "k1"),
+        ("rotation-pending", "k3"),
+        ("private-key-broken", "spare"),
+        ("public-key-without-private-key", "lost"),
+    ] {
+        assert!(codes.contains(&want), "{want:?} not in {codes:?}");
+    }
+    assert!(
+        codes.iter().any(|(c, _)| *c == "store-permissions"),
+        "{codes:?}"
+    );
+    // Errors come first; nothing quotes key material.
+    assert_eq!(v["findings"][0]["level"], "error", "{v}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("AAAA"));
+    std::fs::set_permissions(&s.root, std::fs::Permissions::from_mode(0o700)).unwrap();
+}

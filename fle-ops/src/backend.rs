@@ -72,6 +72,12 @@ pub trait Backend {
 
     /// Claims the right to rotate `profile`; fails with [`StoreError::Busy`] if another claim is live.
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>>;
+
+    /// Problems of the store itself, as sentences (e.g. a keystore directory others can
+    /// write); `fle status` reports them. None by default.
+    fn health(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Finds a public key by name.

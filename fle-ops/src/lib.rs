@@ -12,6 +12,7 @@
 //! - [`lease`]: rotation claims and store locks that expire on their own;
 //! - [`local`]: the local keystore directory;
 //! - [`aws`] (feature `aws`): CloudFront + Secrets Manager / SSM, and API-key rotation;
+//! - [`status`]: what needs attention in a store (`fle status`);
 //! - [`time`]: RFC 3339 formatting that never panics;
 //! - [`rotation`]: key generation, rotation and retirement as typed step engines.
 //!
@@ -48,6 +49,7 @@ pub mod local;
 pub mod model;
 pub mod rotation;
 pub mod rules;
+pub mod status;
 pub mod time;
 
 #[cfg(feature = "aws")]

@@ -10,4 +10,5 @@ pub mod edge;
 pub mod encrypt;
 pub mod keys;
 pub mod profiles;
+pub mod status;
 pub mod store;

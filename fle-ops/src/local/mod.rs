@@ -573,6 +573,38 @@ impl Backend for LocalStore {
         })
     }
 
+    fn health(&self) -> Vec<String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut problems = Vec::new();
+        for dir in [
+            self.root.clone(),
+            self.root.join("private"),
+            self.root.join("locks"),
+        ] {
+            if dir.exists() || std::fs::symlink_metadata(&dir).is_ok() {
+                if let Err(e) = check_private_dir(&dir) {
+                    problems.push(e.to_string());
+                }
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(self.root.join("private")) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                    let mode = meta.permissions().mode() & 0o777;
+                    if mode & 0o077 != 0 {
+                        problems.push(format!(
+                            "private keyring {} is readable or writable by others (mode {mode:o}): run `chmod 600 {}`",
+                            path.display(),
+                            path.display()
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {
         rules::profile_name(profile)?;
         // No lock file for a profile that does not exist (it would stay behind).

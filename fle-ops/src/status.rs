@@ -1,0 +1,249 @@
+//! `fle status`: what needs attention in a store, checked before and after a scheduled
+//! rotation. Keyrings against public keys against profiles against configurations: orphans,
+//! keys past their retire-after, pending or stuck rotations, private keys that do not parse,
+//! the public-key quota, and (locally) keystore permissions.
+
+use std::time::SystemTime;
+
+use crate::backend::Backend;
+use crate::error::StoreError;
+use crate::model::KeyStatus;
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Decryption or a rotation is broken, or will break: act now.
+    Error,
+    /// Something to clean up or finish; nothing fails yet.
+    Warning,
+}
+
+impl Level {
+    /// `error` / `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+        }
+    }
+}
+
+/// One thing that needs attention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// How much it matters.
+    pub level: Level,
+    /// A stable code for scripts, e.g. `public-key-without-private-key`.
+    pub code: &'static str,
+    /// The object concerned (a key, profile or configuration name or id, a path).
+    pub subject: String,
+    /// What is wrong (names only, never key material).
+    pub message: String,
+    /// What to do.
+    pub action: String,
+}
+
+fn finding(
+    level: Level,
+    code: &'static str,
+    subject: impl Into<String>,
+    message: impl Into<String>,
+    action: impl Into<String>,
+) -> Finding {
+    Finding {
+        level,
+        code,
+        subject: subject.into(),
+        message: message.into(),
+        action: action.into(),
+    }
+}
+
+/// Every finding for `b` at `now`, errors first.
+///
+/// # Errors
+/// The store cannot be read.
+pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreError> {
+    let mut out: Vec<Finding> = b
+        .health()
+        .into_iter()
+        .map(|problem| {
+            finding(
+                Level::Error,
+                "store-permissions",
+                b.describe(),
+                problem,
+                "fix the permissions as the message says",
+            )
+        })
+        .collect();
+    let publics = b.list_public_keys()?;
+    let profiles = b.list_profiles()?;
+    let configs = b.list_configs()?;
+    let mut private_names: Vec<String> = Vec::new();
+    for provider in b.list_providers()? {
+        let ring = b.load_keyring(&provider)?;
+        for broken in ring.broken_keys() {
+            out.push(finding(
+                Level::Error,
+                "private-key-broken",
+                &broken.key_name,
+                format!(
+                    "the private key in provider {provider}'s keyring cannot be used: {}",
+                    broken.error
+                ),
+                "restore it from a backup, or rotate away from it (`fle keys rotate`) and delete it (`fle keys delete`)",
+            ));
+        }
+        for k in &ring.keys {
+            private_names.push(k.key_name.clone());
+            let has_public = publics.iter().any(|p| p.config.name == k.key_name);
+            match k.status {
+                KeyStatus::Pending => {
+                    let profile = k.rotation.as_ref().map(|r| r.profile.clone()).unwrap_or_default();
+                    out.push(finding(
+                        Level::Warning,
+                        "rotation-pending",
+                        &k.key_name,
+                        format!("a rotation of profile {profile:?} to this key was interrupted"),
+                        format!("rerun `fle keys rotate --profile {profile}` to finish it"),
+                    ));
+                }
+                KeyStatus::Previous => {
+                    let due = k
+                        .retire_after
+                        .as_deref()
+                        .and_then(|t| humantime::parse_rfc3339(t).ok())
+                        .is_some_and(|t| t <= now);
+                    if due {
+                        out.push(finding(
+                            Level::Warning,
+                            "retirement-due",
+                            &k.key_name,
+                            format!(
+                                "past its retire-after ({})",
+                                k.retire_after.as_deref().unwrap_or("-")
+                            ),
+                            "run `fle keys retire`",
+                        ));
+                    }
+                }
+                KeyStatus::Retiring => out.push(finding(
+                    Level::Warning,
+                    "retirement-interrupted",
+                    &k.key_name,
+                    "a retirement of this key was interrupted",
+                    "rerun `fle keys retire`",
+                )),
+                KeyStatus::Current if !has_public => out.push(finding(
+                    Level::Warning,
+                    "private-key-without-public-key",
+                    &k.key_name,
+                    format!("provider {provider}'s keyring holds it, but no public key has its name (an interrupted `fle keys generate`?)"),
+                    format!("rerun `fle keys generate --name {} --provider {provider}` to upload it, or `fle keys delete {}`", k.key_name, k.key_name),
+                )),
+                _ => {}
+            }
+        }
+    }
+    for pk in &publics {
+        let users: Vec<&str> = profiles
+            .iter()
+            .filter(|p| {
+                p.config
+                    .encryption_entities
+                    .iter()
+                    .any(|e| e.public_key_id == pk.id)
+            })
+            .map(|p| p.config.name.as_str())
+            .collect();
+        if !private_names.contains(&pk.config.name) {
+            if users.is_empty() {
+                out.push(finding(
+                    Level::Warning,
+                    "public-key-without-private-key",
+                    &pk.config.name,
+                    format!(
+                        "public key {} has no private key in {}",
+                        pk.id,
+                        b.describe()
+                    ),
+                    format!("`fle keys delete {}` frees its slot", pk.config.name),
+                ));
+            } else {
+                out.push(finding(
+                    Level::Error,
+                    "profile-key-without-private-key",
+                    &pk.config.name,
+                    format!(
+                        "profile {} encrypts with public key {}, whose private key is in no keyring of {}: no backend loading these keyrings can decrypt",
+                        users.join(", "),
+                        pk.id,
+                        b.describe()
+                    ),
+                    "restore the private key, or rotate the profile to a new key (`fle keys rotate`)",
+                ));
+            }
+        }
+    }
+    for p in &profiles {
+        for e in &p.config.encryption_entities {
+            if !publics.iter().any(|k| k.id == e.public_key_id) {
+                out.push(finding(
+                    Level::Error,
+                    "profile-without-public-key",
+                    &p.config.name,
+                    format!(
+                        "the profile names public key {}, which does not exist",
+                        e.public_key_id
+                    ),
+                    format!("`fle profiles update {} --key KEY`", p.config.name),
+                ));
+            }
+        }
+    }
+    for c in &configs {
+        let body = &c.config;
+        let ids = body
+            .content_type_profile_config
+            .content_type_profiles
+            .iter()
+            .filter_map(|m| m.profile_id.as_deref())
+            .chain(
+                body.query_arg_profile_config
+                    .query_arg_profiles
+                    .iter()
+                    .map(|m| m.profile_id.as_str()),
+            );
+        for id in ids {
+            if !profiles.iter().any(|p| p.id == id) {
+                out.push(finding(
+                    Level::Error,
+                    "config-without-profile",
+                    &c.id,
+                    format!("the configuration maps to profile {id}, which does not exist"),
+                    format!("`fle configs update {} --profile PROFILE`", c.id),
+                ));
+            }
+        }
+    }
+    if publics.len() >= crate::rules::MAX_PUBLIC_KEYS {
+        out.push(finding(
+            Level::Warning,
+            "public-key-quota",
+            b.describe(),
+            format!(
+                "{} of CloudFront's {} public keys are used: the next `fle keys rotate` will be refused",
+                publics.len(),
+                crate::rules::MAX_PUBLIC_KEYS
+            ),
+            "`fle keys retire` (or `fle keys delete` unused keys)",
+        ));
+    }
+    out.sort_by(|a, b| {
+        a.level
+            .cmp(&b.level)
+            .then_with(|| a.subject.cmp(&b.subject))
+    });
+    Ok(out)
+}
