@@ -1,6 +1,13 @@
-//! Puts the git revision into `fle --version` (`0.1.0 (abc1234)`), or "unknown revision" when
-//! the source is not a git checkout (a crates.io or tarball build).
+//! Two things `fle` carries from its build:
+//! - the git revision in `fle --version` (`0.1.0 (abc1234)`), or "unknown revision" outside a
+//!   git checkout;
+//! - the edge signer's release wasm module, so `fle edge package` works from an installed binary
+//!   without a workspace or cargo. It is built here with a nested cargo in a target directory of
+//!   its own (under OUT_DIR: no lock shared with the outer build). Without the
+//!   wasm32-unknown-unknown target the module is left out with a warning, and `fle edge package`
+//!   then asks for `--wasm`.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
@@ -11,7 +18,54 @@ fn git(args: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+fn embed_wasm() {
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    let embedded = out_dir.join("edge_signer.wasm");
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let workspace = manifest_dir.parent().unwrap_or(Path::new(".")).to_owned();
+    let signer = workspace.join("edge-signer");
+    println!("cargo:rerun-if-changed={}", signer.join("src").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        signer.join("Cargo.toml").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
+    let target_dir = out_dir.join("wasm-target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "--locked", "-p", "edge-signer"])
+        .args(["--target", "wasm32-unknown-unknown"])
+        .arg("--manifest-path")
+        .arg(workspace.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // The outer build's settings are for the host crate it is building, not for this module.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let built = target_dir.join("wasm32-unknown-unknown/release/edge_signer.wasm");
+    let ok = cmd.status().is_ok_and(|s| s.success()) && built.exists();
+    let copied = ok && std::fs::copy(&built, &embedded).is_ok();
+    if !copied {
+        println!(
+            "cargo:warning=the edge signer's wasm module is not embedded (rustup target add wasm32-unknown-unknown, then rebuild); `fle edge package` will need --wasm"
+        );
+        let _ = std::fs::write(&embedded, b"");
+    }
+}
+
 fn main() {
+    embed_wasm();
     let rev = git(&["rev-parse", "--short=12", "HEAD"]);
     let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some();
     let version = match rev {

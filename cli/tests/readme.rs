@@ -1,9 +1,5 @@
 //! The README's CLI block, run as written: every line in order, in a scratch directory, with
 //! this build's `fle` first on PATH. A README example that stops working fails the suite.
-//!
-//! One deviation, said here: `fle edge package` without `--wasm` builds the module with cargo,
-//! which a test running under cargo must not start; the test hands it the module
-//! scripts/test.sh built (`--wasm target/wasm32-unknown-unknown/release/edge_signer.wasm`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -62,12 +58,6 @@ fn the_readme_cli_block_runs_as_written() {
         dir.join("examples/origin-request.json"),
     )
     .unwrap();
-    let wasm = repo().join("target/wasm32-unknown-unknown/release/edge_signer.wasm");
-    assert!(
-        wasm.exists(),
-        "{} is missing: run scripts/test.sh, which builds it first",
-        wasm.display()
-    );
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_fle"))
         .parent()
         .unwrap()
@@ -79,10 +69,7 @@ fn the_readme_cli_block_runs_as_written() {
     );
     let mut outputs = Vec::new();
     for command in &commands {
-        let mut line = command.clone();
-        if line.starts_with("fle edge package") {
-            line.push_str(&format!(" --wasm {}", wasm.display()));
-        }
+        let line = command.clone();
         let out = Command::new("bash")
             .args(["-c", &line])
             .current_dir(dir)

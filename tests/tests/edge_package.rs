@@ -233,3 +233,45 @@ fn package_rejects_a_module_without_the_handler_exports_and_keeps_an_existing_zi
     assert_eq!(std::fs::read(&zip).unwrap(), first);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn package_without_wasm_uses_the_module_built_into_fle_anywhere() {
+    // From a directory outside the workspace, with no cargo on PATH: an installed fle.
+    let dir = std::env::temp_dir().join(format!("fle-edge-package-emb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        Command::new(fle_bin())
+            .args(args)
+            .current_dir(&dir)
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let embedded = run(&[
+        "edge".as_ref(),
+        "package".as_ref(),
+        "--out".as_ref(),
+        "a.zip".as_ref(),
+    ]);
+    assert!(
+        embedded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&embedded.stderr)
+    );
+    let explicit = run(&[
+        "edge".as_ref(),
+        "package".as_ref(),
+        "--out".as_ref(),
+        "b.zip".as_ref(),
+        "--wasm".as_ref(),
+        wasm().as_os_str(),
+    ]);
+    assert!(explicit.status.success());
+    // The same module as scripts/test.sh's release build, so the same (reproducible) zip.
+    assert_eq!(
+        std::fs::read(dir.join("a.zip")).unwrap(),
+        std::fs::read(dir.join("b.zip")).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

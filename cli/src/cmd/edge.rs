@@ -61,9 +61,7 @@ struct PackageArgs {
     /// The service to sign for, baked into config.json.
     #[arg(long, default_value = edge_signer::DEFAULT_SERVICE)]
     service: String,
-    /// Use this wasm module instead of building it with
-    /// `cargo build -p edge-signer --target wasm32-unknown-unknown --release` (run in the
-    /// current directory, which must be inside the fle workspace).
+    /// Use this wasm module (a custom build) instead of the release module built into fle.
     #[arg(long, value_name = "FILE")]
     wasm: Option<PathBuf>,
     /// Overwrite --out if it exists.
@@ -167,12 +165,23 @@ fn package(args: PackageArgs) -> CmdResult {
             args.out.display()
         )));
     }
-    let wasm_path = match &args.wasm {
-        Some(p) => p.clone(),
-        None => build_wasm()?,
+    let (wasm, wasm_path) = match &args.wasm {
+        Some(p) => (
+            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+            p.clone(),
+        ),
+        None if !EMBEDDED_WASM.is_empty() => (
+            EMBEDDED_WASM.to_vec(),
+            PathBuf::from("(the module built into fle)"),
+        ),
+        None => {
+            let p = build_wasm()?;
+            (
+                std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?,
+                p,
+            )
+        }
     };
-    let wasm =
-        std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
     let (wasm, exports) = strip_custom_sections(&wasm)
         .with_context(|| format!("{} is not a wasm module", wasm_path.display()))?;
     let missing: Vec<&str> = HANDLER_IMPORTS
@@ -267,13 +276,15 @@ fn build_wasm() -> Result<PathBuf, Failure> {
     Err(Failure::usage(anyhow!("cargo built no edge_signer.wasm")))
 }
 
-/// Drops custom sections (names, producers, target features): about a tenth of the module,
-/// not needed to run it.
+/// The edge signer's release module, built into fle by cli/build.rs (empty when the build had
+/// no wasm32 target: then `--wasm`, or a cargo build inside the workspace).
+const EMBEDDED_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/edge_signer.wasm"));
+
 /// What index.mjs takes from the module's exports.
 const HANDLER_IMPORTS: [&str; 4] = ["memory", "alloc", "dealloc", "sign"];
 
-/// The module without its custom sections (names, producers: size only), and the names it
-/// exports.
+/// The module without its custom sections (names, producers, target features: about a tenth
+/// of it, not needed to run it), and the names it exports.
 fn strip_custom_sections(module: &[u8]) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
     const HEADER: &[u8; 8] = b"\0asm\x01\0\0\0";
     let mut rest = module
