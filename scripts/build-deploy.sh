@@ -30,6 +30,10 @@ target/debug/fle edge package --wasm target/wasm32-unknown-unknown/release/edge_
   --out "$out/edge-signer.zip" --force
 
 # The backend: cargo-lambda cross-compiles for arm64 with zig (from the venv's ziglang).
+# aws-lc is built without its CPU-jitter entropy source for this target only: seeding it cost
+# ~60 ms of CPU per cold start here (more on a fraction of a vCPU), and the kernel's getrandom()
+# remains the seed, as in BoringSSL and ring. docs/backend.md has the measurements.
+AWS_LC_SYS_NO_JITTER_ENTROPY_aarch64_unknown_linux_gnu=1 \
 PATH="$venv/bin:$PATH" "$venv/bin/cargo-lambda" lambda build --locked --profile lambda --arm64 \
   -p checkout-backend --no-default-features --features "$features" \
   --output-format zip --lambda-dir "$out/lambda"

@@ -137,6 +137,9 @@ impl Aws {
                 &self.prefix,
                 "--deploy-timeout",
                 "30s",
+                // The emulator is one account shared by every test: more than CloudFront's 10.
+                "--public-key-quota",
+                "1000",
             ])
             .args(["--private-key-store", self.store])
             .env("AWS_ENDPOINT_URL", &self.moto)
@@ -752,6 +755,13 @@ fn listings_read_every_page() {
                 .to_owned()
         })
         .collect();
+    let listed = aws.ok(&["configs", "list"]);
+    assert_eq!(listed["configs"].as_array().unwrap().len(), 3, "{listed}");
+    // A rerun of a create (after a timeout, say) finds the configuration CloudFront made for
+    // the same caller reference instead of adding a fourth.
+    let again = aws.ok(&["configs", "create", "--profile", &profiles[0]]);
+    assert_eq!(again["existed"], true, "{again}");
+    assert_eq!(again["config"]["id"], configs[0].as_str(), "{again}");
     let listed = aws.ok(&["configs", "list"]);
     assert_eq!(listed["configs"].as_array().unwrap().len(), 3, "{listed}");
 

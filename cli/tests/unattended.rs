@@ -732,3 +732,68 @@ fn status_reports_what_needs_attention() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("AAAA"));
     std::fs::set_permissions(&s.root, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+#[test]
+fn rerunning_a_create_does_not_duplicate() {
+    let s = Store::with_profile();
+    let first = s.json(&["configs", "create", "--profile", "checkout"]);
+    let id = first["config"]["id"].as_str().unwrap().to_owned();
+    assert!(first.get("existed").is_none(), "{first}");
+    // The same command again (after a timeout, say): the same configuration, nothing new.
+    let again = s.json(&["configs", "create", "--profile", "checkout"]);
+    assert_eq!(again["existed"], true, "{again}");
+    assert_eq!(again["config"]["id"], id.as_str());
+    assert_eq!(
+        s.json(&["configs", "list"])["configs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s
+        .ok(&["configs", "create", "--profile", "checkout"])
+        .starts_with("already created (same caller reference and content; nothing changed)"));
+    // Different content is a different configuration; an explicit reference makes a twin.
+    let other = s.json(&[
+        "configs",
+        "create",
+        "--profile",
+        "checkout",
+        "--forward-unknown-content-type",
+        "true",
+    ]);
+    assert_ne!(other["config"]["id"], id.as_str());
+    let twin = s.json(&[
+        "configs",
+        "create",
+        "--profile",
+        "checkout",
+        "--caller-reference",
+        "twin-1",
+    ]);
+    assert_ne!(twin["config"]["id"], id.as_str());
+    assert_eq!(
+        s.json(&["configs", "list"])["configs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Profiles: a rerun of the same create succeeds with the same profile; a different
+    // profile under the same name is still refused.
+    let p1 = s.json(&[
+        "profiles", "create", "--name", "p2", "--key", "k1", "--field", "zip",
+    ]);
+    let p2 = s.json(&[
+        "profiles", "create", "--name", "p2", "--key", "k1", "--field", "zip",
+    ]);
+    assert_eq!(p1["profile"]["id"], p2["profile"]["id"]);
+    let err = s.fails(
+        &[
+            "profiles", "create", "--name", "p2", "--key", "k1", "--field", "postcode",
+        ],
+        1,
+    );
+    assert!(err.contains("already exists"), "{err}");
+}

@@ -73,6 +73,12 @@ pub trait Backend {
     /// Claims the right to rotate `profile`; fails with [`StoreError::Busy`] if another claim is live.
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>>;
 
+    /// How many CloudFront public keys the store may hold: CloudFront's 10 per account unless
+    /// the store knows better (an account whose quota AWS raised).
+    fn public_key_quota(&self) -> usize {
+        crate::rules::MAX_PUBLIC_KEYS
+    }
+
     /// Problems of the store itself, as sentences (e.g. a keystore directory others can
     /// write); `fle status` reports them. None by default.
     fn health(&self) -> Vec<String> {

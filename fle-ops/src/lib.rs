@@ -8,6 +8,7 @@
 //! - [`backend`]: the [`Backend`] trait every store implements, with typed [`StoreError`]s;
 //! - [`inventory`]: each key joined across keyrings, public keys and profiles, and a key name
 //!   resolved to what a profile needs;
+//! - [`create`]: creates a rerun does not duplicate (caller references from content);
 //! - [`ledger`]: the three edits a store makes to a keyring (add, change status, remove);
 //! - [`lease`]: rotation claims and store locks that expire on their own;
 //! - [`local`]: the local keystore directory;
@@ -40,6 +41,7 @@
 //! ```
 
 pub mod backend;
+pub mod create;
 pub mod error;
 pub mod inventory;
 pub mod keygen;

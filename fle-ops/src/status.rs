@@ -227,7 +227,7 @@ pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreErro
             }
         }
     }
-    if publics.len() >= crate::rules::MAX_PUBLIC_KEYS {
+    if publics.len() >= b.public_key_quota() {
         out.push(finding(
             Level::Warning,
             "public-key-quota",
@@ -235,7 +235,7 @@ pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreErro
             format!(
                 "{} of CloudFront's {} public keys are used: the next `fle keys rotate` will be refused",
                 publics.len(),
-                crate::rules::MAX_PUBLIC_KEYS
+                b.public_key_quota()
             ),
             "`fle keys retire` (or `fle keys delete` unused keys)",
         ));

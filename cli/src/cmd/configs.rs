@@ -13,7 +13,7 @@ use fle_ops::model::{
     Attachment, Config, ConfigBody, ContentTypeProfile, ContentTypeProfileConfig, QueryArgProfile,
     QueryArgProfileConfig, FORMAT_URLENCODED,
 };
-use fle_ops::{rotation, rules, Backend};
+use fle_ops::{create, rules, Backend};
 
 /// The content type CloudFront FLE encrypts.
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -67,6 +67,10 @@ struct Mappings {
 struct CreateArgs {
     #[command(flatten)]
     map: Mappings,
+    /// CloudFront caller reference [default: derived from the content, so a rerun after a
+    /// timeout finds the configuration it made instead of making a second one].
+    #[arg(long, value_name = "REF")]
+    caller_reference: Option<String>,
     /// Print the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -266,6 +270,10 @@ fn view_text(v: &ConfigView) -> String {
 struct Change {
     dry_run: bool,
     action: &'static str,
+    /// True when a create found the configuration a previous run made (same caller reference
+    /// and content) and changed nothing; absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    existed: bool,
     config: ConfigView,
 }
 
@@ -273,7 +281,14 @@ fn emit_change(out: &OutputArgs, c: &Change, store: &str) -> CmdResult {
     emit(out.output, c, |c| {
         // "create configuration" -> "created configuration C…" (a dry-run create has no id yet)
         let (verb, object) = c.action.split_once(' ').unwrap_or((c.action, ""));
-        let done = format!("{verb}d {object} {}", c.config.id);
+        let done = if c.existed {
+            format!(
+                "already created (same caller reference and content; nothing changed): {object} {}",
+                c.config.id
+            )
+        } else {
+            format!("{verb}d {object} {}", c.config.id)
+        };
         let what = if c.config.id.is_empty() {
             c.action.to_owned()
         } else {
@@ -349,21 +364,26 @@ fn create(a: CreateArgs) -> CmdResult {
     let ctx = "configs create";
     let b = a.common.open()?;
     let mut body = ConfigBody {
-        caller_reference: rotation::caller_reference().map_err(|e| store_failure(ctx, e, ""))?,
+        caller_reference: String::new(),
         comment: String::new(),
         query_arg_profile_config: QueryArgProfileConfig::default(),
         content_type_profile_config: ContentTypeProfileConfig::default(),
     };
     apply(b.as_ref(), &a.map, &mut body, ctx)?;
-    let c = if a.dry_run {
-        Config {
+    body.caller_reference = a
+        .caller_reference
+        .clone()
+        .unwrap_or_else(|| create::config_reference(&body));
+    let (c, created) = if a.dry_run {
+        let c = Config {
             id: String::new(),
             last_modified_time: String::new(),
             etag: String::new(),
             config: body,
-        }
+        };
+        (c, true)
     } else {
-        b.create_config(&body)
+        create::create_config(b.as_ref(), &body)
             .map_err(|e| store_failure(ctx, e, "nothing was created"))?
     };
     emit_change(
@@ -371,6 +391,7 @@ fn create(a: CreateArgs) -> CmdResult {
         &Change {
             dry_run: a.dry_run,
             action: "create configuration",
+            existed: !created,
             config: view(b.as_ref(), &c, ctx)?,
         },
         &b.describe(),
@@ -464,6 +485,7 @@ fn update(a: UpdateArgs) -> CmdResult {
         &Change {
             dry_run: a.dry_run,
             action: "update configuration",
+            existed: false,
             config: view(b.as_ref(), &result, ctx)?,
         },
         &b.describe(),
@@ -507,6 +529,7 @@ fn delete(a: DeleteArgs) -> CmdResult {
         &Change {
             dry_run: a.dry_run,
             action: "delete configuration",
+            existed: false,
             config: before,
         },
         &b.describe(),

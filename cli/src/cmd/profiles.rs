@@ -10,7 +10,7 @@ use crate::output::{change_line, emit, table, OutputArgs};
 use fle_ops::backend::profile_by_name;
 use fle_ops::inventory::{self, BindingError};
 use fle_ops::model::{EncryptionEntity, KeyStatus, Profile, ProfileConfig};
-use fle_ops::{rotation, rules, Backend};
+use fle_ops::{create, rules, Backend};
 
 /// Manage FLE profiles: the fields CloudFront encrypts, with which public key, for which provider.
 #[derive(Debug, ClapArgs)]
@@ -49,6 +49,10 @@ struct CreateArgs {
     provider: Option<String>,
     #[arg(long, default_value = "")]
     comment: String,
+    /// CloudFront caller reference [default: derived from the content, so a rerun after a
+    /// timeout finds the profile it made instead of failing].
+    #[arg(long, value_name = "REF")]
+    caller_reference: Option<String>,
     /// Print the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -252,9 +256,9 @@ fn create(a: CreateArgs) -> CmdResult {
     let ctx = "profiles create";
     let b = a.common.open()?;
     let (public_key_id, provider_id) = resolve_key(b.as_ref(), &a.key, a.provider.as_deref(), ctx)?;
-    let cfg = ProfileConfig {
+    let mut cfg = ProfileConfig {
         name: a.name.clone(),
-        caller_reference: rotation::caller_reference().map_err(|e| store_failure(ctx, e, ""))?,
+        caller_reference: String::new(),
         comment: a.comment.clone(),
         encryption_entities: vec![EncryptionEntity {
             public_key_id,
@@ -262,23 +266,32 @@ fn create(a: CreateArgs) -> CmdResult {
             field_patterns: a.fields.clone(),
         }],
     };
+    cfg.caller_reference = a
+        .caller_reference
+        .clone()
+        .unwrap_or_else(|| create::profile_reference(&cfg));
     check(ctx, rules::profile_config(&cfg))?;
-    let p = if a.dry_run {
-        Profile {
+    let (p, created) = if a.dry_run {
+        let p = Profile {
             id: String::new(),
             last_modified_time: String::new(),
             etag: String::new(),
             config: cfg,
-        }
+        };
+        (p, true)
     } else {
-        b.create_profile(&cfg)
+        create::create_profile(b.as_ref(), &cfg)
             .map_err(|e| store_failure(ctx, e, "nothing was created"))?
     };
     emit_change(
         &a.common.out,
         a.dry_run,
         "create profile",
-        "created profile",
+        if created {
+            "created profile"
+        } else {
+            "already created (same caller reference and content; nothing changed): profile"
+        },
         &b.describe(),
         view(b.as_ref(), &p)?,
     )

@@ -92,6 +92,16 @@ pub struct StoreArgs {
     /// Give up on an AWS call (retries included) after this long.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::input::duration::<{ crate::input::limit::WAIT_SECS }>, help_heading = "AWS backend")]
     pub aws_timeout: std::time::Duration,
+    /// The account's CloudFront public-key quota, if AWS raised it from 10: key generation and
+    /// rotation refuse before storing anything at the quota.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        env = "FLE_PUBLIC_KEY_QUOTA",
+        help_heading = "AWS backend"
+    )]
+    pub public_key_quota: usize,
     /// KMS key (id, ARN or alias) encrypting a provider's keyring secret when it is created.
     #[arg(long, value_name = "KEY", help_heading = "AWS backend")]
     pub kms_key: Option<String>,
@@ -149,6 +159,7 @@ impl StoreArgs {
                     PrivateKeyStore::Ssm => aws::PrivateKeyStore::Ssm,
                 },
                 progress: aws::Progress::new(|m| eprintln!("fle: {m}")),
+                public_key_quota: self.public_key_quota,
             })?)),
         }
     }

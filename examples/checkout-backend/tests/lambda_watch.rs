@@ -165,6 +165,8 @@ impl Aws {
                 store,
             ])
             .args(["--deploy-timeout", "30s"])
+            // The emulator is one account shared by every test: more than CloudFront's 10.
+            .args(["--public-key-quota", "1000"])
             .envs(self.aws_env())
             .env("AWS_ENDPOINT_URL_CLOUDFRONT", &self.double_url)
             .env_remove("AWS_PROFILE")

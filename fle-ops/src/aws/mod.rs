@@ -75,6 +75,9 @@ pub struct AwsOptions {
     pub private_key_store: PrivateKeyStore,
     /// Where progress and warnings go.
     pub progress: Progress,
+    /// The account's quota of CloudFront public keys (10 unless AWS raised it): generation and
+    /// rotation refuse before storing anything when it is reached.
+    pub public_key_quota: usize,
 }
 
 /// Where the AWS backend keeps the keyrings.
@@ -95,6 +98,7 @@ pub struct AwsBackend {
     keyrings: keyrings::KeyringStore,
     deploy_timeout: Duration,
     progress: Progress,
+    public_key_quota: usize,
 }
 
 impl AwsBackend {
@@ -131,6 +135,7 @@ impl AwsBackend {
             keyrings,
             deploy_timeout: opts.deploy_timeout,
             progress: opts.progress.clone(),
+            public_key_quota: opts.public_key_quota,
         })
     }
 
@@ -623,6 +628,10 @@ impl Backend for AwsBackend {
             self.keyrings
                 .change(provider_id, |ring| ring.remove(key_name)),
         )
+    }
+
+    fn public_key_quota(&self) -> usize {
+        self.public_key_quota
     }
 
     fn claim_rotation(&self, profile: &str) -> StoreResult<Box<dyn RotationGuard>> {

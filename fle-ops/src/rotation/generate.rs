@@ -61,7 +61,11 @@ pub fn generate(
     let ring = b.load_keyring(req.provider).map_err(prep)?;
     let existing_pk = public_key_by_name(b, req.name).map_err(prep)?;
     if existing_pk.is_none() {
-        super::public_key_room(b.list_public_keys().map_err(prep)?.len()).map_err(prep)?;
+        super::public_key_room(
+            b.list_public_keys().map_err(prep)?.len(),
+            b.public_key_quota(),
+        )
+        .map_err(prep)?;
     }
     let mut log = Log::new(on_step);
     let report = |log: Log<'_, GenerateStep>, public_key_id| GenerateReport {

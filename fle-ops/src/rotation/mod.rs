@@ -148,11 +148,11 @@ impl<'a, S: Step> Log<'a, S> {
 /// Refuses a new public key before anything is stored when CloudFront's quota would refuse its
 /// upload: otherwise the run would store a private key (which backends load) and then fail, and
 /// a dry run would plan what cannot happen.
-fn public_key_room(existing: usize) -> Result<(), StoreError> {
-    if existing >= crate::rules::MAX_PUBLIC_KEYS {
+fn public_key_room(existing: usize, quota: usize) -> Result<(), StoreError> {
+    if existing >= quota {
         return Err(StoreError::LimitExceeded {
             kind: "public keys",
-            limit: crate::rules::MAX_PUBLIC_KEYS,
+            limit: quota,
         });
     }
     Ok(())

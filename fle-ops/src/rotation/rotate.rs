@@ -107,7 +107,7 @@ pub fn rotate(
         None => !already_finished(&before, req),
     };
     if needs_upload {
-        super::public_key_room(before.keys.len()).map_err(prep)?;
+        super::public_key_room(before.keys.len(), b.public_key_quota()).map_err(prep)?;
     }
     let mut log = Log::new(on_step);
     let started = match pending(&before.ring, req.profile) {
