@@ -1,12 +1,13 @@
 //! The random generator's first draw, moved out of the first request.
 //!
-//! aws-lc seeds its generator on a process's first random draw, and that seeding gathers
-//! CPU-jitter entropy: tens of milliseconds. RSA blinding draws random bytes, so without
+//! aws-lc seeds its generator on a process's first random draw, and by default that seeding
+//! gathers CPU-jitter entropy: tens of milliseconds. RSA blinding draws random bytes, so without
 //! preparation the first decryption of every execution environment pays it. [`warm`] makes
 //! that draw during start-up, on a thread of its own while the key source is being read, so
-//! the two overlap and the first request finds the generator seeded. The jitter source is
-//! kept: it is what aws-lc relies on besides the kernel's, and leaving it out would trade
-//! entropy for a cost this overlap already hides. `docs/backend.md` has the measurements.
+//! the two overlap and the first request finds the generator seeded. The deployable function
+//! is built without the jitter source (`scripts/build-deploy.sh`), which makes the draw cheap;
+//! the overlap keeps builds that have it from paying it on a request. `docs/backend.md` has the
+//! measurements and the trade-off.
 
 use std::time::{Duration, Instant};
 
