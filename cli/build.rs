@@ -46,6 +46,7 @@ fn embed_wasm() {
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
         "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
         "CARGO_BUILD_TARGET",
@@ -53,9 +54,23 @@ fn embed_wasm() {
     ] {
         cmd.env_remove(var);
     }
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_TARGET_") && name.ends_with("_RUSTFLAGS") {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    // Its stdout would be read as this script's instructions to cargo.
+    cmd.stdout(std::process::Stdio::null());
     let built = target_dir.join("wasm32-unknown-unknown/release/edge_signer.wasm");
     let ok = cmd.status().is_ok_and(|s| s.success()) && built.exists();
-    let copied = ok && std::fs::copy(&built, &embedded).is_ok();
+    // Written only when the bytes differ: a new timestamp would relink fle for nothing.
+    let copied = ok
+        && match (std::fs::read(&built), std::fs::read(&embedded)) {
+            (Ok(new), Ok(old)) if new == old => true,
+            (Ok(new), _) => std::fs::write(&embedded, new).is_ok(),
+            _ => false,
+        };
     if !copied {
         println!(
             "cargo:warning=the edge signer's wasm module is not embedded (rustup target add wasm32-unknown-unknown, then rebuild); `fle edge package` will need --wasm"
@@ -66,21 +81,21 @@ fn embed_wasm() {
 
 fn main() {
     embed_wasm();
-    let rev = git(&["rev-parse", "--short=12", "HEAD"]);
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some();
-    let version = match rev {
-        Some(r) if dirty => format!("{} ({r}, modified)", env!("CARGO_PKG_VERSION")),
+    let version = match git(&["rev-parse", "--short=12", "HEAD"]) {
         Some(r) => format!("{} ({r})", env!("CARGO_PKG_VERSION")),
         None => format!("{} (unknown revision)", env!("CARGO_PKG_VERSION")),
     };
     println!("cargo:rustc-env=FLE_VERSION={version}");
-    // A new commit moves HEAD or the branch it points at.
-    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
+    // A new commit moves HEAD or the branch it points at. Only files that exist are watched:
+    // cargo takes a missing one as changed and would rerun this script on every build.
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]).map(PathBuf::from) {
+        let mut watch = vec![dir.join("HEAD"), dir.join("packed-refs")];
         if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={dir}/{head}");
+            watch.push(dir.join(head));
         }
-        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        for path in watch.into_iter().filter(|p| p.exists()) {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

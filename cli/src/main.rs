@@ -53,7 +53,8 @@ struct CompletionsArgs {
 }
 
 const GLOBAL_HELP: &str = "\
-Global options, accepted before or after the command (as the AWS CLI takes them):
+Global options of keys, profiles, configs, status, api-keys and audit, accepted before or after
+the command (as the AWS CLI takes them):
   --backend local|aws, --keystore DIR, --output text|json, --aws-profile NAME, --region REGION,
   --aws-timeout DURATION
 Environment defaults: FLE_BACKEND, FLE_OUTPUT, FLE_HOME (keystore), AWS_PROFILE, AWS_REGION.";
@@ -68,30 +69,44 @@ const GLOBAL_OPTIONS: [&str; 6] = [
     "--aws-timeout",
 ];
 
+/// Commands whose arguments include the global options (the store and output options, or the
+/// AWS ones). `edge sign --region` means something else; `encrypt`/`decrypt` take none.
+const TAKES_GLOBAL_OPTIONS: [&str; 6] =
+    ["keys", "profiles", "configs", "status", "api-keys", "audit"];
+
 /// `fle --backend aws keys list` = `fle keys list --backend aws`: global options found before the
-/// first command word are moved to the end, where the command's own parser takes them.
+/// first command word are moved after the command's arguments (before a `--`, if any), where
+/// the command's own parser takes them. For a command that takes none, nothing moves and the
+/// parser refuses them.
 fn hoist_global_options(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let mut iter = args.into_iter();
-    let mut out: Vec<std::ffi::OsString> = iter.next().into_iter().collect();
     let mut hoisted = Vec::new();
+    let mut rest = Vec::new();
+    let mut iter = args.iter().skip(1);
     while let Some(arg) = iter.next() {
         let text = arg.to_string_lossy();
         let name = text.split('=').next().unwrap_or_default();
-        if GLOBAL_OPTIONS.contains(&name) {
-            let with_value = text.contains('=');
-            hoisted.push(arg);
-            if !with_value {
-                if let Some(value) = iter.next() {
-                    hoisted.push(value);
-                }
-            }
-            continue;
+        if !GLOBAL_OPTIONS.contains(&name) {
+            // The first other word (a command, or --help / --version): the rest stays in order.
+            rest.push(arg.clone());
+            rest.extend(iter.cloned());
+            break;
         }
-        // The first other word (a command, or --help / --version): the rest stays in order.
-        out.push(arg);
-        out.extend(iter.by_ref());
+        hoisted.push(arg.clone());
+        if !text.contains('=') {
+            if let Some(value) = iter.next() {
+                hoisted.push(value.clone());
+            }
+        }
     }
+    let command = rest.first().map(|c| c.to_string_lossy().into_owned());
+    if hoisted.is_empty() || !command.is_some_and(|c| TAKES_GLOBAL_OPTIONS.contains(&c.as_str())) {
+        return args;
+    }
+    let split = rest.iter().position(|a| a == "--").unwrap_or(rest.len());
+    let mut out: Vec<std::ffi::OsString> = args.into_iter().take(1).collect();
+    out.extend(rest.iter().take(split).cloned());
     out.extend(hoisted);
+    out.extend(rest.into_iter().skip(split));
     out
 }
 

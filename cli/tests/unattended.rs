@@ -2,7 +2,12 @@
 //! no input panics, a mistyped keystore is an error, a dry run refuses where the real run would,
 //! a broken key is named and the others keep working, a pending rotation is not silently
 //! renamed, and a closed stdout ends the command quietly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -157,6 +162,12 @@ fn readers_refuse_a_keystore_that_does_not_exist() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("keystore {ks} does not exist")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!typo.exists());
     // Creating commands create it.
     s.ok(&[
         "keys",
@@ -692,6 +703,9 @@ fn status_reports_what_needs_attention() {
     // A key whose private half is broken, and one whose private half is gone.
     s.ok(&["keys", "generate", "--name", "spare", "--provider", "prov"]);
     s.ok(&["keys", "generate", "--name", "lost", "--provider", "prov"]);
+    s.ok(&[
+        "profiles", "create", "--name", "p-lost", "--key", "lost", "--field", "zip",
+    ]);
     let path = s.root.join("private").join("prov.json");
     let mut doc = s.keyring("prov");
     let keys = doc["keys"].as_array_mut().unwrap();
@@ -719,7 +733,7 @@ fn status_reports_what_needs_attention() {
         ("retirement-due", "k1"),
         ("rotation-pending", "k3"),
         ("private-key-broken", "spare"),
-        ("public-key-without-private-key", "lost"),
+        ("profile-key-without-private-key", "p-lost"),
     ] {
         assert!(codes.contains(&want), "{want:?} not in {codes:?}");
     }
@@ -789,6 +803,8 @@ fn rerunning_a_create_does_not_duplicate() {
         "profiles", "create", "--name", "p2", "--key", "k1", "--field", "zip",
     ]);
     assert_eq!(p1["profile"]["id"], p2["profile"]["id"]);
+    assert!(p1.get("existed").is_none(), "{p1}");
+    assert_eq!(p2["existed"], true, "{p2}");
     let err = s.fails(
         &[
             "profiles", "create", "--name", "p2", "--key", "k1", "--field", "postcode",
@@ -796,4 +812,49 @@ fn rerunning_a_create_does_not_duplicate() {
         1,
     );
     assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn keys_of_an_unfinished_rotation_are_not_deleted_on_demand() {
+    let s = Store::with_profile();
+    // Stopped after step 4: the profile already encrypts with k9, k1 is still `current` (its
+    // grace has not started) and no profile uses it, but edges may still encrypt with it.
+    let out = s.run(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k9",
+        "--danger-stop-after",
+        "4",
+    ]);
+    assert_eq!(out.status.code(), Some(86));
+    let before = s.files();
+    for name in ["k1", "k9"] {
+        let err = s.fails(&["keys", "delete", name], 1);
+        assert!(
+            err.contains("unfinished rotation") || err.contains("in use by profile"),
+            "{name}: {err}"
+        );
+    }
+    let err = s.fails(&["keys", "delete", "k1"], 1);
+    assert!(
+        err.contains("finish it first with `fle keys rotate --profile checkout`"),
+        "{err}"
+    );
+    assert_eq!(s.files(), before);
+    // Finished, k1 is previous: now it can go at once (a compromised key).
+    s.ok(&[
+        "keys",
+        "rotate",
+        "--profile",
+        "checkout",
+        "--new-key-name",
+        "k9",
+    ]);
+    assert_eq!(
+        s.json(&["keys", "delete", "k1"])["keys"][0]["outcome"],
+        "retired"
+    );
 }

@@ -1,5 +1,6 @@
 //! `fle status`: what needs attention in a store, checked before and after a scheduled
-//! rotation. Keyrings against public keys against profiles against configurations: orphans,
+//! rotation. Keyrings against public keys against profiles against configurations: a profile's
+//! key missing from its provider's keyring, private keys without public keys,
 //! keys past their retire-after, pending or stuck rotations, private keys that do not parse,
 //! the public-key quota, and (locally) keystore permissions.
 
@@ -80,7 +81,15 @@ pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreErro
     let publics = b.list_public_keys()?;
     let profiles = b.list_profiles()?;
     let configs = b.list_configs()?;
-    let mut private_names: Vec<String> = Vec::new();
+    // (provider, key name) of every private key: a profile's key must be in the keyring of the
+    // provider its entity names, not just in some keyring.
+    let mut held: Vec<(String, String)> = Vec::new();
+    let used_names: Vec<String> = profiles
+        .iter()
+        .flat_map(|p| p.config.encryption_entities.iter())
+        .filter_map(|e| publics.iter().find(|k| k.id == e.public_key_id))
+        .map(|k| k.config.name.clone())
+        .collect();
     for provider in b.list_providers()? {
         let ring = b.load_keyring(&provider)?;
         for broken in ring.broken_keys() {
@@ -96,7 +105,7 @@ pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreErro
             ));
         }
         for k in &ring.keys {
-            private_names.push(k.key_name.clone());
+            held.push((provider.clone(), k.key_name.clone()));
             let has_public = publics.iter().any(|p| p.config.name == k.key_name);
             match k.status {
                 KeyStatus::Pending => {
@@ -109,12 +118,32 @@ pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreErro
                         format!("rerun `fle keys rotate --profile {profile}` to finish it"),
                     ));
                 }
+                KeyStatus::Previous if used_names.contains(&k.key_name) => out.push(finding(
+                    Level::Warning,
+                    "previous-key-in-use",
+                    &k.key_name,
+                    "the key is `previous` but a profile encrypts with it again (a rollback?): `fle keys retire` keeps it while it is used",
+                    "`fle keys rotate` the profile to a new key when the rollback is over",
+                )),
                 KeyStatus::Previous => {
-                    let due = k
-                        .retire_after
-                        .as_deref()
-                        .and_then(|t| humantime::parse_rfc3339(t).ok())
-                        .is_some_and(|t| t <= now);
+                    let after = k.retire_after.as_deref();
+                    let parsed = after.map(humantime::parse_rfc3339);
+                    if matches!(parsed, None | Some(Err(_))) {
+                        out.push(finding(
+                            Level::Warning,
+                            "retire-after-unreadable",
+                            &k.key_name,
+                            format!(
+                                "the key is `previous` with no readable retire-after ({}): `fle keys retire` keeps it",
+                                after.unwrap_or("none")
+                            ),
+                            format!(
+                                "`fle keys retire --now {}` once no message under it is waiting",
+                                k.key_name
+                            ),
+                        ));
+                    }
+                    let due = matches!(parsed, Some(Ok(t)) if t <= now);
                     if due {
                         out.push(finding(
                             Level::Warning,
@@ -146,49 +175,11 @@ pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreErro
             }
         }
     }
-    for pk in &publics {
-        let users: Vec<&str> = profiles
-            .iter()
-            .filter(|p| {
-                p.config
-                    .encryption_entities
-                    .iter()
-                    .any(|e| e.public_key_id == pk.id)
-            })
-            .map(|p| p.config.name.as_str())
-            .collect();
-        if !private_names.contains(&pk.config.name) {
-            if users.is_empty() {
-                out.push(finding(
-                    Level::Warning,
-                    "public-key-without-private-key",
-                    &pk.config.name,
-                    format!(
-                        "public key {} has no private key in {}",
-                        pk.id,
-                        b.describe()
-                    ),
-                    format!("`fle keys delete {}` frees its slot", pk.config.name),
-                ));
-            } else {
-                out.push(finding(
-                    Level::Error,
-                    "profile-key-without-private-key",
-                    &pk.config.name,
-                    format!(
-                        "profile {} encrypts with public key {}, whose private key is in no keyring of {}: no backend loading these keyrings can decrypt",
-                        users.join(", "),
-                        pk.id,
-                        b.describe()
-                    ),
-                    "restore the private key, or rotate the profile to a new key (`fle keys rotate`)",
-                ));
-            }
-        }
-    }
+    // Public keys no FLE profile uses and no keyring holds are not reported: on AWS they may be
+    // keys of CloudFront key groups (signed URLs), which are not fle's to judge.
     for p in &profiles {
         for e in &p.config.encryption_entities {
-            if !publics.iter().any(|k| k.id == e.public_key_id) {
+            let Some(pk) = publics.iter().find(|k| k.id == e.public_key_id) else {
                 out.push(finding(
                     Level::Error,
                     "profile-without-public-key",
@@ -198,6 +189,24 @@ pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreErro
                         e.public_key_id
                     ),
                     format!("`fle profiles update {} --key KEY`", p.config.name),
+                ));
+                continue;
+            };
+            let in_keyring = held
+                .iter()
+                .any(|(prov, name)| *prov == e.provider_id && *name == pk.config.name);
+            if !in_keyring {
+                out.push(finding(
+                    Level::Error,
+                    "profile-key-without-private-key",
+                    &p.config.name,
+                    format!(
+                        "the profile encrypts with key {} for provider {}, but that provider's keyring in {} does not hold its private key: no backend loading it can decrypt",
+                        pk.config.name,
+                        e.provider_id,
+                        b.describe()
+                    ),
+                    "restore the private key into that keyring, or rotate the profile to a new key (`fle keys rotate`)",
                 ));
             }
         }

@@ -189,11 +189,16 @@ fn view_text(v: &ProfileView) -> String {
 struct Change<T: Serialize> {
     dry_run: bool,
     action: &'static str,
+    /// True when a create found the profile a previous run made (same caller reference and
+    /// content) and changed nothing; absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    existed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     profile: Option<T>,
 }
 
 /// Prints a create or update: the plan with `--dry-run`, else what was `done`.
+#[allow(clippy::too_many_arguments)]
 fn emit_change(
     out: &OutputArgs,
     dry_run: bool,
@@ -201,12 +206,14 @@ fn emit_change(
     done: &str,
     store: &str,
     profile: ProfileView,
+    existed: bool,
 ) -> CmdResult {
     emit(
         out.output,
         &Change {
             dry_run,
             action,
+            existed,
             profile: Some(profile),
         },
         |c| match &c.profile {
@@ -294,6 +301,7 @@ fn create(a: CreateArgs) -> CmdResult {
         },
         &b.describe(),
         view(b.as_ref(), &p)?,
+        !created,
     )
 }
 
@@ -414,6 +422,7 @@ fn update(a: UpdateArgs) -> CmdResult {
             "nothing to update: unchanged profile",
             &b.describe(),
             view(b.as_ref(), &p)?,
+            false,
         );
     }
     let result = if a.dry_run {
@@ -437,6 +446,7 @@ fn update(a: UpdateArgs) -> CmdResult {
         "updated profile",
         &b.describe(),
         view(b.as_ref(), &result)?,
+        false,
     )
 }
 
@@ -459,6 +469,7 @@ fn delete(a: DeleteArgs) -> CmdResult {
     let out = Change {
         dry_run: a.dry_run,
         action: "delete profile",
+        existed: false,
         profile: Some(view(b.as_ref(), &p)?),
     };
     let store = b.describe();

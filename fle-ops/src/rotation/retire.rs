@@ -183,7 +183,21 @@ pub fn retire_now(
     }
     let mut holders: Vec<(String, KeyEntry)> = Vec::new();
     for provider in b.list_providers().map_err(prep)? {
-        if let Some(k) = b.load_keyring(&provider).map_err(prep)?.get(key_name) {
+        let ring = b.load_keyring(&provider).map_err(prep)?;
+        for k in &ring.keys {
+            // A rotation in progress needs both its keys: the pending new one, and the old one
+            // edges may still encrypt with while the profile change spreads (its step 5, which
+            // starts the grace period, has not run yet).
+            if let (KeyStatus::Pending, Some(note)) = (k.status, &k.rotation) {
+                if k.key_name == key_name || note.replaces == key_name {
+                    return Err(prep(StoreError::Busy(format!(
+                        "key {key_name:?} is part of an unfinished rotation of profile {:?} (from {:?} to {:?}); finish it first with `fle keys rotate --profile {}`",
+                        note.profile, note.replaces, k.key_name, note.profile
+                    ))));
+                }
+            }
+        }
+        if let Some(k) = ring.get(key_name) {
             holders.push((provider, k.clone()));
         }
     }
