@@ -858,3 +858,45 @@ fn keys_of_an_unfinished_rotation_are_not_deleted_on_demand() {
         "retired"
     );
 }
+
+#[test]
+fn objects_are_found_by_name_or_by_the_id_errors_print() {
+    let s = Store::with_profile();
+    let profile = s.json(&["profiles", "show", "checkout"]);
+    let pid = profile["id"].as_str().unwrap().to_owned();
+    let key = s.json(&["keys", "show", "k1"]);
+    let kid = key["publicKeyId"].as_str().unwrap().to_owned();
+    // What a stale-ETag error names is the id: show, update and the key commands take it.
+    let err = s.fails(
+        &[
+            "profiles",
+            "update",
+            "checkout",
+            "--comment",
+            "x",
+            "--if-match",
+            "EAAAAAAAAAAAAA",
+        ],
+        1,
+    );
+    assert!(err.contains(&pid), "{err}");
+    assert_eq!(s.json(&["profiles", "show", &pid])["name"], "checkout");
+    assert_eq!(s.json(&["keys", "show", &kid])["name"], "k1");
+    let pem = s.ok(&["keys", "export-public", &kid]);
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    s.ok(&["profiles", "update", &pid, "--comment", "by id"]);
+    assert_eq!(
+        s.json(&["profiles", "show", "checkout"])["comment"],
+        "by id"
+    );
+    // And a key goes by its id too.
+    s.ok(&["keys", "generate", "--name", "spare", "--provider", "prov"]);
+    let spare = s.json(&["keys", "show", "spare"])["publicKeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        s.json(&["keys", "delete", &spare])["keys"][0]["keyName"],
+        "spare"
+    );
+}

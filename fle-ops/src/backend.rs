@@ -93,11 +93,14 @@ pub fn public_key_by_name(b: &dyn Backend, name: &str) -> StoreResult<Option<Pub
         .find(|k| k.config.name == name))
 }
 
-/// Finds a profile by name.
+/// Finds a profile by name, or else by id (errors and CloudFront's console show ids: both
+/// are accepted wherever a profile is named).
 pub fn profile_by_name(b: &dyn Backend, name: &str) -> StoreResult<Profile> {
-    b.list_profiles()?
-        .into_iter()
-        .find(|p| p.config.name == name)
+    let profiles = b.list_profiles()?;
+    let by_name = profiles.iter().position(|p| p.config.name == name);
+    let found = by_name.or_else(|| profiles.iter().position(|p| p.id == name));
+    found
+        .and_then(|i| profiles.into_iter().nth(i))
         .ok_or_else(|| StoreError::NotFound {
             kind: "profile",
             id: name.to_owned(),

@@ -419,7 +419,22 @@ fn list(a: &Common) -> CmdResult {
     Ok(())
 }
 
-fn find_key(b: &dyn Backend, name: &str, ctx: &str) -> Result<KeyView, Failure> {
+/// A key named by its name or by its CloudFront public key id (what errors and the console
+/// show); the name when neither matches, for the caller's own not-found error.
+fn key_name(b: &dyn Backend, name_or_id: &str, ctx: &str) -> Result<String, Failure> {
+    let keys = collect_keys(b).map_err(|e| store_failure(ctx, e, ""))?;
+    if keys.iter().any(|k| k.name == name_or_id) {
+        return Ok(name_or_id.to_owned());
+    }
+    Ok(keys
+        .into_iter()
+        .find(|k| k.public_key_id.as_deref() == Some(name_or_id))
+        .map_or_else(|| name_or_id.to_owned(), |k| k.name))
+}
+
+fn find_key(b: &dyn Backend, name_or_id: &str, ctx: &str) -> Result<KeyView, Failure> {
+    let name = key_name(b, name_or_id, ctx)?;
+    let name = name.as_str();
     let keys = collect_keys(b).map_err(|e| store_failure(ctx, e, ""))?;
     let mut view = keys.into_iter().find(|k| k.name == name).ok_or_else(|| {
         Failure::no(anyhow!(
@@ -483,6 +498,7 @@ fn show(a: NameArgs) -> CmdResult {
 fn export_public(a: ExportArgs) -> CmdResult {
     let b = store::open(&a.store)?;
     let view = find_key(b.as_ref(), &a.name, "keys export-public")?;
+    let key = view.name.clone();
     let pem = match view.public_key_pem {
         Some(p) => p,
         None => {
@@ -491,16 +507,16 @@ fn export_public(a: ExportArgs) -> CmdResult {
             let ring = b
                 .load_keyring(&provider)
                 .map_err(|e| store_failure("keys export-public", e, ""))?;
-            let entry = ring.get(&a.name).ok_or_else(|| {
+            let entry = ring.get(&key).ok_or_else(|| {
                 Failure::no(anyhow!(
                     "keys export-public: key {:?} has no public key",
-                    a.name
+                    key
                 ))
             })?;
             fle_ops::keygen::public_pem_from_private(&entry.private_key_pem).map_err(|e| {
                 Failure::usage(anyhow!(
                     "keys export-public: stored private key {:?}: {e}",
-                    a.name
+                    key
                 ))
             })?
         }
@@ -531,7 +547,7 @@ fn export_public(a: ExportArgs) -> CmdResult {
         }
         _ if a.out_format.output == crate::output::Format::Json => {
             let v = ExportedKey {
-                name: a.name.clone(),
+                name: key.clone(),
                 public_key_pem: pem,
             };
             emit(a.out_format.output, &v, |v| v.public_key_pem.clone())?;
@@ -626,14 +642,14 @@ fn rotate(a: RotateArgs) -> CmdResult {
 fn delete(a: DeleteArgs) -> CmdResult {
     let b = a.common.open()?;
     let mut on_step = with_progress("keys delete", rotation::run_to_end);
-    let report =
-        rotation::retire_now(b.as_ref(), &a.name, a.dry_run, &mut on_step).map_err(|e| {
-            step_failure(
-                "keys delete",
-                e,
-                "fix the cause and rerun `fle keys delete`: it continues where it stopped",
-            )
-        })?;
+    let name = key_name(b.as_ref(), &a.name, "keys delete")?;
+    let report = rotation::retire_now(b.as_ref(), &name, a.dry_run, &mut on_step).map_err(|e| {
+        step_failure(
+            "keys delete",
+            e,
+            "fix the cause and rerun `fle keys delete`: it continues where it stopped",
+        )
+    })?;
     print_retire(&a.common.out, &b.describe(), report)
 }
 
@@ -644,7 +660,10 @@ fn retire(a: RetireArgs) -> CmdResult {
     #[cfg(not(debug_assertions))]
     let mut on_step = with_progress("keys retire", rotation::run_to_end);
     let report = match &a.now {
-        Some(name) => rotation::retire_now(b.as_ref(), name, a.dry_run, &mut on_step),
+        Some(name) => {
+            let name = key_name(b.as_ref(), name, "keys retire")?;
+            rotation::retire_now(b.as_ref(), &name, a.dry_run, &mut on_step)
+        }
         None => rotation::retire(b.as_ref(), SystemTime::now(), a.dry_run, &mut on_step),
     }
     .map_err(|e| {
