@@ -3,6 +3,7 @@
 //! The rotation itself is `fle_ops::aws::api_keys` (its steps and how a rerun resumes are
 //! described there); this command parses the arguments and prints the report.
 
+use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
@@ -214,9 +215,11 @@ fn view(r: &ApiKeyReport) -> Report {
 }
 
 fn print_report(report: &Report, output: &str) -> CmdResult {
+    // Written, not println!: a closed stdout is an error the caller ends quietly on, not a panic.
+    let mut stdout = std::io::stdout().lock();
     if output == "json" {
         let text = serde_json::to_string_pretty(report).context("writing the report")?;
-        println!("{text}");
+        writeln!(stdout, "{text}")?;
     } else {
         let new = report.new_key_id.as_deref().unwrap_or("(new key)");
         let old = report.old_key_id.as_deref().unwrap_or("none");
@@ -232,12 +235,13 @@ fn print_report(report: &Report, output: &str) -> CmdResult {
             .iter()
             .map(|s| format!("{}={}", serde_plain(&s.step), serde_plain(&s.status)))
             .collect();
-        println!(
+        writeln!(
+            stdout,
             "{what}: distribution {} origin {}: key {new} replaces {old} [{}]",
             report.distribution,
             report.origin,
             steps.join(" ")
-        );
+        )?;
     }
     Ok(())
 }

@@ -420,36 +420,41 @@ fn list(a: &Common) -> CmdResult {
 }
 
 /// A key named by its name or by its CloudFront public key id (what errors and the console
-/// show); the name when neither matches, for the caller's own not-found error.
+/// show); the name as given when neither matches, for the caller's own not-found error.
 fn key_name(b: &dyn Backend, name_or_id: &str, ctx: &str) -> Result<String, Failure> {
     let keys = collect_keys(b).map_err(|e| store_failure(ctx, e, ""))?;
-    if keys.iter().any(|k| k.name == name_or_id) {
-        return Ok(name_or_id.to_owned());
-    }
-    Ok(keys
-        .into_iter()
-        .find(|k| k.public_key_id.as_deref() == Some(name_or_id))
-        .map_or_else(|| name_or_id.to_owned(), |k| k.name))
+    let by_id = || {
+        keys.iter()
+            .find(|k| k.public_key_id.as_deref() == Some(name_or_id))
+    };
+    Ok(
+        match keys.iter().find(|k| k.name == name_or_id).or_else(by_id) {
+            Some(k) => k.name.clone(),
+            None => name_or_id.to_owned(),
+        },
+    )
 }
 
 fn find_key(b: &dyn Backend, name_or_id: &str, ctx: &str) -> Result<KeyView, Failure> {
-    let name = key_name(b, name_or_id, ctx)?;
-    let name = name.as_str();
+    // One listing (on AWS a page walk of every object): by name first, then by public key id.
     let keys = collect_keys(b).map_err(|e| store_failure(ctx, e, ""))?;
-    let mut view = keys.into_iter().find(|k| k.name == name).ok_or_else(|| {
+    let at = keys.iter().position(|k| k.name == name_or_id).or_else(|| {
+        keys.iter()
+            .position(|k| k.public_key_id.as_deref() == Some(name_or_id))
+    });
+    let mut view = at.and_then(|i| keys.into_iter().nth(i)).ok_or_else(|| {
         Failure::no(anyhow!(
-            "{ctx}: no key named {name:?} in {}; `fle keys list` shows the keys",
+            "{ctx}: no key named {name_or_id:?} in {}; `fle keys list` shows the keys",
             b.describe()
         ))
     })?;
-    if view.public_key_id.is_some() {
-        let publics = b
-            .list_public_keys()
-            .map_err(|e| store_failure(ctx, e, ""))?;
-        view.public_key_pem = publics
-            .into_iter()
-            .find(|p| p.config.name == name)
-            .map(|p| p.config.encoded_key);
+    if let Some(id) = view.public_key_id.clone() {
+        view.public_key_pem = Some(
+            b.get_public_key(&id)
+                .map_err(|e| store_failure(ctx, e, ""))?
+                .config
+                .encoded_key,
+        );
     }
     Ok(view)
 }

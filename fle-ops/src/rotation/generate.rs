@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::time::SystemTime;
 
 use super::{key_err, rfc3339, GenerateStep, Log, OnStep, Outcome, StepError, StepRecord};
-use crate::backend::{public_key_by_name, Backend};
+use crate::backend::Backend;
 use crate::error::StoreError;
 use crate::keygen;
 use crate::model::{KeyEntry, KeyStatus, PublicKeyConfig};
@@ -59,13 +59,12 @@ pub fn generate(
     rules::provider_id(req.provider).map_err(prep)?;
     rules::comment(req.comment).map_err(prep)?;
     let ring = b.load_keyring(req.provider).map_err(prep)?;
-    let existing_pk = public_key_by_name(b, req.name).map_err(prep)?;
+    // One listing serves the name check and the quota check.
+    let publics = b.list_public_keys().map_err(prep)?;
+    let count = publics.len();
+    let existing_pk = publics.into_iter().find(|k| k.config.name == req.name);
     if existing_pk.is_none() {
-        super::public_key_room(
-            b.list_public_keys().map_err(prep)?.len(),
-            b.public_key_quota(),
-        )
-        .map_err(prep)?;
+        super::public_key_room(count, b.public_key_quota()).map_err(prep)?;
     }
     let mut log = Log::new(on_step);
     let report = |log: Log<'_, GenerateStep>, public_key_id| GenerateReport {
