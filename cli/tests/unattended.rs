@@ -218,11 +218,7 @@ fn at_the_public_key_quota_nothing_is_stored_and_dry_runs_refuse() {
         assert!(err.contains("before step 1"), "{args:?}: {err}");
     }
     assert_eq!(s.files(), before, "a refused run stored something");
-    assert!(s.keyring("prov")["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|k| k["keyName"] != "k11"));
+    assert!(!s.keyring_names("prov").contains(&"k11".to_owned()));
 }
 
 #[test]
@@ -232,17 +228,13 @@ fn a_broken_private_key_is_named_and_the_others_keep_working() {
     let message = encrypt_for(&s, "prov", "k1", b"4111111111111111");
     // Truncate k2's PEM in the keyring file, as a bad copy-paste would.
     let path = s.root.join("private").join("prov.json");
-    let mut doc = s.keyring("prov");
-    let k2 = doc["keys"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|k| k["keyName"] == "k2")
-        .unwrap();
-    let pem = k2["privateKeyPem"].as_str().unwrap().to_owned();
-    let cut = format!("{}\n-----END PRIVATE KEY-----\n", &pem[..pem.len() / 2]);
-    k2["privateKeyPem"] = serde_json::Value::String(cut);
-    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let mut pem = String::new();
+    s.edit_keyring("prov", |keys| {
+        let k2 = keys.iter_mut().find(|k| k["keyName"] == "k2").unwrap();
+        pem = k2["privateKeyPem"].as_str().unwrap().to_owned();
+        let cut = format!("{}\n-----END PRIVATE KEY-----\n", &pem[..pem.len() / 2]);
+        k2["privateKeyPem"] = serde_json::Value::String(cut);
+    });
 
     let list = s.json(&["keys", "list"]);
     let keys = list["keys"].as_array().unwrap();
@@ -275,22 +267,7 @@ fn a_broken_private_key_is_named_and_the_others_keep_working() {
 fn a_pending_rotation_is_not_silently_renamed() {
     let s = Store::with_profile();
     // Leave a rotation to `first` pending: stopped after step 2 (private key stored).
-    let out = s.run(&[
-        "keys",
-        "rotate",
-        "--profile",
-        "checkout",
-        "--new-key-name",
-        "first",
-        "--danger-stop-after",
-        "2",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(86),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.rotate_stopped_after("checkout", "first", 2);
     let before = s.files();
     let err = s.fails(
         &[
@@ -582,11 +559,7 @@ fn a_key_is_retired_on_demand_unless_a_profile_uses_it() {
     );
     let now = s.json(&["keys", "retire", "--now", "k1"]);
     assert_eq!(now["keys"][0]["outcome"], "retired", "{now}");
-    assert!(s.keyring("prov")["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|k| k["keyName"] != "k1"));
+    assert!(!s.keyring_names("prov").contains(&"k1".to_owned()));
 }
 
 #[test]
@@ -689,32 +662,20 @@ fn status_reports_what_needs_attention() {
         "0s",
     ]);
     // A rotation left pending (stopped after step 2).
-    let out = s.run(&[
-        "keys",
-        "rotate",
-        "--profile",
-        "checkout",
-        "--new-key-name",
-        "k3",
-        "--danger-stop-after",
-        "2",
-    ]);
-    assert_eq!(out.status.code(), Some(86));
+    s.rotate_stopped_after("checkout", "k3", 2);
     // A key whose private half is broken, and one whose private half is gone.
     s.ok(&["keys", "generate", "--name", "spare", "--provider", "prov"]);
     s.ok(&["keys", "generate", "--name", "lost", "--provider", "prov"]);
     s.ok(&[
         "profiles", "create", "--name", "p-lost", "--key", "lost", "--field", "zip",
     ]);
-    let path = s.root.join("private").join("prov.json");
-    let mut doc = s.keyring("prov");
-    let keys = doc["keys"].as_array_mut().unwrap();
-    keys.retain(|k| k["keyName"] != "lost");
-    let spare = keys.iter_mut().find(|k| k["keyName"] == "spare").unwrap();
-    spare["privateKeyPem"] = serde_json::Value::String(
-        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(),
-    );
-    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    s.edit_keyring("prov", |keys| {
+        keys.retain(|k| k["keyName"] != "lost");
+        let spare = keys.iter_mut().find(|k| k["keyName"] == "spare").unwrap();
+        spare["privateKeyPem"] = serde_json::Value::String(
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(),
+        );
+    });
     // And a keystore directory others can write.
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&s.root, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -819,17 +780,7 @@ fn keys_of_an_unfinished_rotation_are_not_deleted_on_demand() {
     let s = Store::with_profile();
     // Stopped after step 4: the profile already encrypts with k9, k1 is still `current` (its
     // grace has not started) and no profile uses it, but edges may still encrypt with it.
-    let out = s.run(&[
-        "keys",
-        "rotate",
-        "--profile",
-        "checkout",
-        "--new-key-name",
-        "k9",
-        "--danger-stop-after",
-        "4",
-    ]);
-    assert_eq!(out.status.code(), Some(86));
+    s.rotate_stopped_after("checkout", "k9", 4);
     let before = s.files();
     for name in ["k1", "k9"] {
         let err = s.fails(&["keys", "delete", name], 1);

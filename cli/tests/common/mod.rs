@@ -95,6 +95,47 @@ impl Store {
         serde_json::from_slice(&bytes).unwrap()
     }
 
+    /// The key names in `provider`'s keyring file.
+    pub fn keyring_names(&self, provider: &str) -> Vec<String> {
+        self.keyring(provider)["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["keyName"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Edits the entries of `provider`'s keyring file behind fle's back (a bad copy-paste, a
+    /// lost key), as the tests of damaged keystores need.
+    pub fn edit_keyring(&self, provider: &str, edit: impl FnOnce(&mut Vec<Value>)) {
+        let mut doc = self.keyring(provider);
+        edit(doc["keys"].as_array_mut().unwrap());
+        let path = self.root.join("private").join(format!("{provider}.json"));
+        std::fs::write(path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    }
+
+    /// `fle keys rotate` of `profile` to `new_key`, interrupted by the test hook right after
+    /// `step` (exit 86).
+    pub fn rotate_stopped_after(&self, profile: &str, new_key: &str, step: usize) {
+        let step = step.to_string();
+        let out = self.run(&[
+            "keys",
+            "rotate",
+            "--profile",
+            profile,
+            "--new-key-name",
+            new_key,
+            "--danger-stop-after",
+            &step,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(86),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     pub fn state(&self) -> Value {
         serde_json::from_slice(&std::fs::read(self.root.join("state.json")).unwrap()).unwrap()
     }
