@@ -4,7 +4,7 @@
 
 use crate::backend::{public_key_by_name, Backend};
 use crate::error::StoreError;
-use crate::model::KeyStatus;
+use crate::model::{KeyStatus, KeyringDocument, Profile, PublicKey};
 
 /// One key as the store knows it: the private half, the public half, or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct KeyInfo {
     /// Why the private key cannot be used (e.g. a truncated PEM), as a class: never key
     /// material. Backends skip such a key and load the others.
     pub broken: Option<String>,
+    /// For a `pending` key: the profile whose interrupted rotation stored it.
+    pub rotating_profile: Option<String>,
 }
 
 /// Every key of the store, sorted by name: those with a private key (one entry per keyring
@@ -36,6 +38,27 @@ pub struct KeyInfo {
 pub fn keys(b: &dyn Backend) -> Result<Vec<KeyInfo>, StoreError> {
     let publics = b.list_public_keys()?;
     let profiles = b.list_profiles()?;
+    Ok(join(&publics, &profiles, &keyrings(b)?))
+}
+
+/// Every provider's keyring.
+///
+/// # Errors
+/// The first [`StoreError`] of the reads.
+pub fn keyrings(b: &dyn Backend) -> Result<Vec<KeyringDocument>, StoreError> {
+    b.list_providers()?
+        .iter()
+        .map(|p| b.load_keyring(p))
+        .collect()
+}
+
+/// [`keys`] over listings the caller already holds (so a caller that needs them too, such as
+/// `fle status`, reads the store once).
+pub fn join(
+    publics: &[PublicKey],
+    profiles: &[Profile],
+    rings: &[KeyringDocument],
+) -> Vec<KeyInfo> {
     let used_by = |id: &str| -> Vec<String> {
         profiles
             .iter()
@@ -49,10 +72,10 @@ pub fn keys(b: &dyn Backend) -> Result<Vec<KeyInfo>, StoreError> {
             .collect()
     };
     let mut keys: Vec<KeyInfo> = Vec::new();
-    for provider in b.list_providers()? {
-        let ring = b.load_keyring(&provider)?;
+    for ring in rings {
+        let provider = &ring.provider_id;
         let broken = ring.broken_keys();
-        for k in ring.keys {
+        for k in &ring.keys {
             let pk = publics.iter().find(|p| p.config.name == k.key_name);
             keys.push(KeyInfo {
                 name: k.key_name.clone(),
@@ -66,10 +89,15 @@ pub fn keys(b: &dyn Backend) -> Result<Vec<KeyInfo>, StoreError> {
                     .iter()
                     .find(|x| x.key_name == k.key_name)
                     .map(|x| x.error.to_string()),
+                rotating_profile: k
+                    .rotation
+                    .as_ref()
+                    .filter(|_| k.status == KeyStatus::Pending)
+                    .map(|r| r.profile.clone()),
             });
         }
     }
-    for pk in &publics {
+    for pk in publics {
         if !keys.iter().any(|k| k.name == pk.config.name) {
             keys.push(KeyInfo {
                 name: pk.config.name.clone(),
@@ -80,11 +108,12 @@ pub fn keys(b: &dyn Backend) -> Result<Vec<KeyInfo>, StoreError> {
                 created: Some(pk.created_time.clone()),
                 used_by: used_by(&pk.id),
                 broken: None,
+                rotating_profile: None,
             });
         }
     }
     keys.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(keys)
+    keys
 }
 
 /// What a profile's encryption entity needs to encrypt with a key.

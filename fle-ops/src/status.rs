@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use crate::backend::Backend;
 use crate::error::StoreError;
+use crate::inventory;
 use crate::model::KeyStatus;
 
 /// How much a finding matters.
@@ -81,98 +82,83 @@ pub fn check(b: &dyn Backend, now: SystemTime) -> Result<Vec<Finding>, StoreErro
     let publics = b.list_public_keys()?;
     let profiles = b.list_profiles()?;
     let configs = b.list_configs()?;
+    let keys = inventory::join(&publics, &profiles, &inventory::keyrings(b)?);
     // (provider, key name) of every private key: a profile's key must be in the keyring of the
     // provider its entity names, not just in some keyring.
-    let mut held: Vec<(String, String)> = Vec::new();
-    let used_names: Vec<String> = profiles
-        .iter()
-        .flat_map(|p| p.config.encryption_entities.iter())
-        .filter_map(|e| publics.iter().find(|k| k.id == e.public_key_id))
-        .map(|k| k.config.name.clone())
-        .collect();
-    for provider in b.list_providers()? {
-        let ring = b.load_keyring(&provider)?;
-        for broken in ring.broken_keys() {
+    let mut held: Vec<(&str, &str)> = Vec::new();
+    for k in &keys {
+        let (Some(provider), Some(status)) = (k.provider.as_deref(), k.status) else {
+            continue;
+        };
+        held.push((provider, k.name.as_str()));
+        if let Some(why) = &k.broken {
             out.push(finding(
                 Level::Error,
                 "private-key-broken",
-                &broken.key_name,
-                format!(
-                    "the private key in provider {provider}'s keyring cannot be used: {}",
-                    broken.error
-                ),
+                &k.name,
+                format!("the private key in provider {provider}'s keyring cannot be used: {why}"),
                 "restore it from a backup, or rotate away from it (`fle keys rotate`) and delete it (`fle keys delete`)",
             ));
         }
-        for k in &ring.keys {
-            held.push((provider.clone(), k.key_name.clone()));
-            let has_public = publics.iter().any(|p| p.config.name == k.key_name);
-            match k.status {
-                KeyStatus::Pending => {
-                    let profile = k.rotation.as_ref().map(|r| r.profile.clone()).unwrap_or_default();
-                    out.push(finding(
-                        Level::Warning,
-                        "rotation-pending",
-                        &k.key_name,
-                        format!("a rotation of profile {profile:?} to this key was interrupted"),
-                        format!("rerun `fle keys rotate --profile {profile}` to finish it"),
-                    ));
-                }
-                KeyStatus::Previous if used_names.contains(&k.key_name) => out.push(finding(
+        match status {
+            KeyStatus::Pending => {
+                let profile = k.rotating_profile.as_deref().unwrap_or_default();
+                out.push(finding(
                     Level::Warning,
-                    "previous-key-in-use",
-                    &k.key_name,
-                    "the key is `previous` but a profile encrypts with it again (a rollback?): `fle keys retire` keeps it while it is used",
-                    "`fle keys rotate` the profile to a new key when the rollback is over",
-                )),
-                KeyStatus::Previous => {
-                    let after = k.retire_after.as_deref();
-                    let parsed = after.map(humantime::parse_rfc3339);
-                    if matches!(parsed, None | Some(Err(_))) {
-                        out.push(finding(
-                            Level::Warning,
-                            "retire-after-unreadable",
-                            &k.key_name,
-                            format!(
-                                "the key is `previous` with no readable retire-after ({}): `fle keys retire` keeps it",
-                                after.unwrap_or("none")
-                            ),
-                            format!(
-                                "`fle keys retire --now {}` once no message under it is waiting",
-                                k.key_name
-                            ),
-                        ));
-                    }
-                    let due = matches!(parsed, Some(Ok(t)) if t <= now);
-                    if due {
-                        out.push(finding(
-                            Level::Warning,
-                            "retirement-due",
-                            &k.key_name,
-                            format!(
-                                "past its retire-after ({})",
-                                k.retire_after.as_deref().unwrap_or("-")
-                            ),
-                            "run `fle keys retire`",
-                        ));
-                    }
-                }
-                KeyStatus::Retiring => out.push(finding(
-                    Level::Warning,
-                    "retirement-interrupted",
-                    &k.key_name,
-                    "a retirement of this key was interrupted",
-                    "rerun `fle keys retire`",
-                )),
-                KeyStatus::Current if !has_public => out.push(finding(
-                    Level::Warning,
-                    "private-key-without-public-key",
-                    &k.key_name,
-                    format!("provider {provider}'s keyring holds it, but no public key has its name (an interrupted `fle keys generate`?)"),
-                    format!("rerun `fle keys generate --name {} --provider {provider}` to upload it, or `fle keys delete {}`", k.key_name, k.key_name),
-                )),
-                _ => {}
+                    "rotation-pending",
+                    &k.name,
+                    format!("a rotation of profile {profile:?} to this key was interrupted"),
+                    format!("rerun `fle keys rotate --profile {profile}` to finish it"),
+                ));
             }
+            KeyStatus::Previous if !k.used_by.is_empty() => out.push(finding(
+                Level::Warning,
+                "previous-key-in-use",
+                &k.name,
+                "the key is `previous` but a profile encrypts with it again (a rollback?): `fle keys retire` keeps it while it is used",
+                "`fle keys rotate` the profile to a new key when the rollback is over",
+            )),
+            KeyStatus::Previous => {
+                let after = k.retire_after.as_deref();
+                match after.map(humantime::parse_rfc3339) {
+                    Some(Ok(t)) if t <= now => out.push(finding(
+                        Level::Warning,
+                        "retirement-due",
+                        &k.name,
+                        format!("past its retire-after ({})", after.unwrap_or("-")),
+                        "run `fle keys retire`",
+                    )),
+                    Some(Ok(_)) => {}
+                    None | Some(Err(_)) => out.push(finding(
+                        Level::Warning,
+                        "retire-after-unreadable",
+                        &k.name,
+                        format!(
+                            "the key is `previous` with no readable retire-after ({}): `fle keys retire` keeps it",
+                            after.unwrap_or("none")
+                        ),
+                        format!(
+                            "`fle keys retire --now {}` once no message under it is waiting",
+                            k.name
+                        ),
+                    )),
+                }
+            }
+            KeyStatus::Retiring => out.push(finding(
+                Level::Warning,
+                "retirement-interrupted",
+                &k.name,
+                "a retirement of this key was interrupted",
+                "rerun `fle keys retire`",
+            )),
+            KeyStatus::Current if k.public_key_id.is_none() => out.push(finding(
+                Level::Warning,
+                "private-key-without-public-key",
+                &k.name,
+                format!("provider {provider}'s keyring holds it, but no public key has its name (an interrupted `fle keys generate`?)"),
+                format!("rerun `fle keys generate --name {} --provider {provider}` to upload it, or `fle keys delete {}`", k.name, k.name),
+            )),
+            _ => {}
         }
     }
     // Public keys no FLE profile uses and no keyring holds are not reported: on AWS they may be
