@@ -5,6 +5,7 @@
 mod cmd;
 mod exit;
 mod input;
+mod logging;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Diagnostics on stderr (-vv: also the AWS SDK's calls); RUST_LOG overrides. No secrets.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,11 +84,17 @@ const TAKES_GLOBAL_OPTIONS: [&str; 6] =
 /// parser refuses them.
 fn hoist_global_options(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let mut hoisted = Vec::new();
+    let mut verbose = Vec::new();
     let mut rest = Vec::new();
     let mut iter = args.iter().skip(1);
     while let Some(arg) = iter.next() {
         let text = arg.to_string_lossy();
         let name = text.split('=').next().unwrap_or_default();
+        if is_verbose_flag(&text) {
+            // Global in clap already: it stays in front.
+            verbose.push(arg.clone());
+            continue;
+        }
         if !GLOBAL_OPTIONS.contains(&name) {
             // The first other word (a command, or --help / --version): the rest stays in order.
             rest.push(arg.clone());
@@ -104,14 +114,24 @@ fn hoist_global_options(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
     }
     let split = rest.iter().position(|a| a == "--").unwrap_or(rest.len());
     let mut out: Vec<std::ffi::OsString> = args.into_iter().take(1).collect();
+    out.extend(verbose);
     out.extend(rest.iter().take(split).cloned());
     out.extend(hoisted);
     out.extend(rest.into_iter().skip(split));
     out
 }
 
+/// `-v`, `-vv`, ... or `--verbose`.
+fn is_verbose_flag(arg: &str) -> bool {
+    arg == "--verbose"
+        || arg
+            .strip_prefix('-')
+            .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b == b'v'))
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse_from(hoist_global_options(std::env::args_os().collect()));
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Decrypt(args) => cmd::decrypt::run(args),

@@ -803,3 +803,66 @@ fn listings_read_every_page() {
     );
     aws.ok(&["configs", "attach", "--detach", "--distribution", &dist]);
 }
+
+/// `-vv` with `RUST_LOG=trace`, the most anyone can ask for, over a generate and a rotation:
+/// the SDK's calls are visible (service, operation, attempt) and fle's own steps and reads, but
+/// no line of any private key in the keyring: at `trace` the SDK would print whole request
+/// bodies (a PutSecretValue is the keyring), so other crates are held at `debug`.
+#[test]
+fn diagnostics_show_the_calls_but_no_key_material() {
+    let aws = Aws::new();
+    let provider = aws.name("prov");
+    let k1 = aws.name("k1");
+    let profile = aws.name("checkout");
+    let verbose = |args: &[&str]| {
+        let out = aws
+            .cmd(args)
+            .arg("-vv")
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(out.status.success(), "fle {args:?}: {err}");
+        err
+    };
+    let mut log = verbose(&["keys", "generate", "--name", &k1, "--provider", &provider]);
+    aws.ok(&[
+        "profiles", "create", "--name", &profile, "--key", &k1, "--field", "card",
+    ]);
+    log += &verbose(&[
+        "keys",
+        "rotate",
+        "--profile",
+        &profile,
+        "--new-key-name",
+        &aws.name("k2"),
+    ]);
+    log += &verbose(&["keys", "list"]);
+
+    for needle in [
+        "rpc.method=\"PutSecretValue\"",
+        "rpc.method=\"GetSecretValue\"",
+        "rpc.method=\"CreatePublicKey\"",
+        "fle_ops::aws::secrets: read keyring",
+        "fle_ops::rotation: step step=4 name=\"point the profile at the new key\"",
+    ] {
+        assert!(log.contains(needle), "no {needle:?} in the diagnostics");
+    }
+    let keyring = aws.secret(&provider).0;
+    let keys = keyring["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(!log.contains("PRIVATE KEY"), "a PEM header was logged");
+    for key in keys {
+        let pem = key["privateKeyPem"].as_str().unwrap();
+        for line in pem
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() > 20)
+        {
+            assert!(
+                !log.contains(line),
+                "a line of private key {} was logged",
+                key["keyName"]
+            );
+        }
+    }
+}

@@ -82,7 +82,14 @@ pub async fn sdk_config(target: &AwsTarget) -> Result<aws_config::SdkConfig, Set
     if let Some(r) = &target.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }
-    Ok(loader.load().await)
+    let conf = loader.load().await;
+    tracing::debug!(
+        profile = target.profile.as_deref().unwrap_or("(chain)"),
+        region = conf.region().map_or("(none)", |r| r.as_ref()),
+        call_timeout = ?call,
+        "AWS configuration"
+    );
+    Ok(conf)
 }
 
 /// The shared config and credentials files, as the SDK finds them.
@@ -145,6 +152,19 @@ where
     R: std::fmt::Debug,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
+    let kind = match e {
+        SdkError::ServiceError(_) => "service error",
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(_) => "dispatch failure",
+        SdkError::ResponseError(_) => "response error",
+        SdkError::ConstructionFailure(_) => "construction failure",
+        _ => "other",
+    };
+    let code = e
+        .as_service_error()
+        .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
+        .unwrap_or_default();
+    tracing::debug!(kind, code, "AWS call failed");
     match e {
         SdkError::ServiceError(s) => {
             let err = s.err();

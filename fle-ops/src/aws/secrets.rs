@@ -75,6 +75,12 @@ impl SecretKeyrings {
             provider,
             &format!("secret {}", self.name(provider)),
         )?;
+        tracing::debug!(
+            secret = %self.name(provider),
+            version = out.version_id().unwrap_or_default(),
+            keys = ring.keys.len(),
+            "read keyring"
+        );
         Ok((ring, out.version_id().map(str::to_owned)))
     }
 
@@ -149,8 +155,10 @@ impl SecretKeyrings {
             let (mut ring, version) = self.load(provider).await?;
             f(&mut ring)?;
             if let Write::Done = self.write(provider, &ring, version.as_deref()).await? {
+                tracing::debug!(secret = %self.name(provider), keys = ring.keys.len(), "wrote keyring");
                 return Ok(());
             }
+            tracing::debug!(secret = %self.name(provider), "keyring changed under us; reading again");
         }
         Err(StoreError::Busy(format!(
             "keyring secret {} kept changing under us; retry",

@@ -82,7 +82,14 @@ impl SsmKeyrings {
                 .unwrap_or_default()
                 .to_owned(),
         );
-        parse_keyring(&text, provider, &format!("parameter {name}"))
+        let ring = parse_keyring(&text, provider, &format!("parameter {name}"))?;
+        tracing::debug!(
+            parameter = %name,
+            version = out.parameter().map_or(0, |p| p.version()),
+            keys = ring.keys.len(),
+            "read keyring"
+        );
+        Ok(ring)
     }
 
     async fn lock(&self, provider: &str) -> StoreResult<String> {

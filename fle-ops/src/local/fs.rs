@@ -22,7 +22,11 @@ impl FileLock {
     /// Blocks until the lock is ours.
     pub fn exclusive(path: &Path) -> std::io::Result<Self> {
         let file = open_lock_file(path)?;
-        flock(&file, FlockOperation::LockExclusive)?;
+        if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+            tracing::debug!(path = %path.display(), "waiting for the lock");
+            flock(&file, FlockOperation::LockExclusive)?;
+        }
+        tracing::trace!(path = %path.display(), "locked");
         Ok(Self { _file: file })
     }
 
@@ -30,8 +34,14 @@ impl FileLock {
     pub fn try_exclusive(path: &Path) -> std::io::Result<Option<Self>> {
         let file = open_lock_file(path)?;
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(Some(Self { _file: file })),
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(None),
+            Ok(()) => {
+                tracing::trace!(path = %path.display(), "locked");
+                Ok(Some(Self { _file: file }))
+            }
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                tracing::debug!(path = %path.display(), "held by another process");
+                Ok(None)
+            }
             Err(e) => Err(e.into()),
         }
     }

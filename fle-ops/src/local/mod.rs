@@ -61,7 +61,10 @@ impl LocalStore {
     pub fn open(root: impl Into<PathBuf>) -> StoreResult<Self> {
         let root = root.into();
         match std::fs::metadata(&root) {
-            Ok(m) if m.is_dir() => Ok(Self { root }),
+            Ok(m) if m.is_dir() => {
+                tracing::debug!(path = %root.display(), "local keystore");
+                Ok(Self { root })
+            }
             Ok(_) => Err(StoreError::Io {
                 path: root.display().to_string(),
                 source: std::io::Error::other("not a directory"),

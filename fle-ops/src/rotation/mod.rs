@@ -131,6 +131,7 @@ impl<'a, S: Step> Log<'a, S> {
     /// Records `step`'s outcome and asks the callback whether to go on.
     fn mark(&mut self, step: S, outcome: Outcome) -> ControlFlow<()> {
         self.records.push(StepRecord { step, outcome });
+        tracing::debug!(step = step.number(), name = step.name(), ?outcome, "step");
         let flow = (self.on_step)(step, &outcome);
         if flow.is_break() {
             self.stopped_after = Some(step);
@@ -140,6 +141,9 @@ impl<'a, S: Step> Log<'a, S> {
 
     /// Records outcomes without asking (steps found done or planned together).
     fn note(&mut self, steps: &[S], outcome: Outcome) {
+        for step in steps {
+            tracing::debug!(step = step.number(), name = step.name(), ?outcome, "step");
+        }
         self.records
             .extend(steps.iter().map(|&step| StepRecord { step, outcome }));
     }
