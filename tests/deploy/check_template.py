@@ -115,7 +115,25 @@ def check_edge_role(t):
         assert "${Api}" in str(s["Resource"]), "edge role may invoke other APIs"
 
 
-CHECKS = [check_api_methods, check_distribution, check_key_policy, check_backend_role, check_log_masking, check_edge_role]
+def check_api_key_not_owned(t):
+    """Rotation is `fle api-keys rotate`'s job: a stack-owned key (or usage-plan key) would be
+    deleted by the rotation and put back, old, by the next stack update. The origin header
+    resolves from the secret the rotation keeps current (--value-secret), given as an output."""
+    for kind in ("AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlanKey"):
+        assert not resources(t, kind), f"the stack owns an {kind}: drift on every fle api-keys rotate"
+    secret_out = ref_name(t["Outputs"]["ApiKeyValueSecretArn"]["Value"])
+    assert secret_out, "no ApiKeyValueSecretArn output for --value-secret"
+    for name, d in resources(t, "AWS::CloudFront::Distribution").items():
+        for o in props(d)["DistributionConfig"]["Origins"]:
+            for h in o.get("OriginCustomHeaders", []):
+                if h["HeaderName"].lower() == "x-api-key":
+                    value = str(h["HeaderValue"])
+                    assert f"resolve:secretsmanager:${{{secret_out}}}" in value, \
+                        f"{name}: x-api-key is not resolved from {secret_out}"
+
+
+CHECKS = [check_api_methods, check_distribution, check_key_policy, check_backend_role, check_log_masking, check_edge_role,
+          check_api_key_not_owned]
 
 
 def without(t, path, key):
@@ -154,6 +172,9 @@ def main():
         check_log_masking: without(template, R + ["BackendLogGroup", "Properties"], "DataProtectionPolicy"),
         check_edge_role: replaced(
             template, R + ["EdgeRole", "Properties", "Policies", 0, "PolicyDocument", "Statement", 0], "Resource", "*"),
+        check_api_key_not_owned: replaced(template, R, "ApiKey", {
+            "Type": "AWS::ApiGateway::ApiKey",
+            "Properties": {"Enabled": True, "Value": {"Fn::Sub": "{{resolve:secretsmanager:${ApiKeyValue}:SecretString}}"}}}),
     }
     passed = failed = 0
     for check in CHECKS:

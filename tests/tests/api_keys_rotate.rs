@@ -127,6 +127,10 @@ fn setup() -> Setup {
 
 /// Runs `fle api-keys rotate` on moto with static test credentials and no retries.
 fn rotate(s: &Setup, extra: &[&str]) -> (i32, Value, String) {
+    rotate_env(s, extra, &[])
+}
+
+fn rotate_env(s: &Setup, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
     let out = Command::new(fle_bin())
         .args([
             "api-keys",
@@ -159,6 +163,8 @@ fn rotate(s: &Setup, extra: &[&str]) -> (i32, Value, String) {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -274,7 +280,9 @@ fn dry_run_changes_nothing() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|st| st["status"] == "pending"),
+            // record-value: no --value-secret, nothing to record.
+            .all(|st| st["status"] == "pending"
+                || (st["step"] == "record-value" && st["status"] == "not-needed")),
         "{report}"
     );
     assert_eq!(inspect(&s), before);
@@ -285,6 +293,7 @@ fn interruption_after_each_step_then_rerun_converges() {
     for step in [
         "create",
         "add-to-plan",
+        "record-value",
         "update-distribution",
         "wait-deployed",
         "grace",
@@ -349,4 +358,133 @@ fn usage_plan_of_another_api_is_a_usage_error() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("has no stage of REST API"), "{stderr}");
     assert_eq!(inspect(&wrong), before);
+}
+
+/// The stack's copy of the key (`--value-secret`, deploy/template.yaml's ApiKeyValue): a
+/// secret holding the header's value, which is no API key yet, as after the stack's second
+/// pass. Creates it and returns its name.
+fn value_secret(s: &Setup) -> String {
+    let name = format!("fle-test-api-key-{}", s.dist);
+    python(
+        "sm = boto3.client('secretsmanager', **kw)\n\
+         sm.create_secret(Name=sys.argv[2], SecretString=sys.argv[3])\n\
+         print(json.dumps(None))",
+        &[&name, &s.initial_value],
+    );
+    name
+}
+
+fn secret_value(name: &str) -> Value {
+    python(
+        "sm = boto3.client('secretsmanager', **kw)\n\
+         print(json.dumps(sm.get_secret_value(SecretId=sys.argv[2])['SecretString']))",
+        &[name],
+    )
+}
+
+/// The template's first key: the header holds a generated value that is no API key, the plan
+/// is empty. The first rotation makes the key, records it in the secret before CloudFront
+/// sends it, and deletes nothing; a stop after `record-value` leaves the secret on a key the
+/// plan already accepts, and the rerun converges with the secret equal to the header.
+#[test]
+fn value_secret_follows_the_key_from_the_first_one_on() {
+    let s = setup();
+    // No key in the plan: the header's value opens nothing, as after the stack's second pass.
+    python(
+        "ag.delete_usage_plan_key(usagePlanId=sys.argv[2], keyId=sys.argv[3])\n\
+         ag.delete_api_key(apiKey=sys.argv[3])\nprint(json.dumps(None))",
+        &[&s.plan, &s.old],
+    );
+    let secret = value_secret(&s);
+
+    let (code, report, stderr) = rotate(
+        &s,
+        &[
+            "--value-secret",
+            &secret,
+            "--danger-stop-after",
+            "record-value",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["stoppedAfter"], "record-value", "{report}");
+    let mid = inspect(&s);
+    let recorded = secret_value(&secret);
+    assert_ne!(
+        recorded,
+        s.initial_value.as_str(),
+        "secret not written before the switch"
+    );
+    let new_id = report["newKeyId"].as_str().unwrap();
+    assert_eq!(
+        mid["keys"][new_id]["value"], recorded,
+        "secret is not the new key"
+    );
+    assert!(
+        mid["in_plan"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == new_id),
+        "the recorded key is not in the plan yet"
+    );
+    assert_eq!(mid["headers"]["x-api-key"], s.initial_value.as_str());
+
+    let (code, report, stderr) = rotate(&s, &["--value-secret", &secret]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["complete"], true, "{report}");
+    assert_eq!(report["oldKeyId"], Value::Null, "{report}");
+    let status = |step: &str| {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["step"] == step)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("record-value"), "already-done", "{report}");
+    assert_eq!(status("delete-old"), "not-needed", "{report}");
+    let end = inspect(&s);
+    assert_cloudfront_key_valid(&s, &end, "after the first rotation");
+    assert_eq!(end["headers"]["x-api-key"], secret_value(&secret));
+
+    // A second rotation moves the secret along with the header.
+    let (code, _, stderr) = rotate(&s, &["--value-secret", &secret]);
+    assert_eq!(code, 0, "{stderr}");
+    let end = inspect(&s);
+    assert_cloudfront_key_valid(&s, &end, "after the second rotation");
+    assert_eq!(end["headers"]["x-api-key"], secret_value(&secret));
+    assert_eq!(end["in_plan"].as_array().unwrap().len(), 1);
+}
+
+/// The most diagnostics anyone can ask for (`-vv`, `RUST_LOG=trace`) show the API calls but
+/// no key value: at `trace` the SDK prints response bodies, and API Gateway's CreateApiKey and
+/// GetApiKeys(includeValues) answers carry the keys, so fle holds other crates at `debug`.
+#[test]
+fn diagnostics_never_show_a_key_value() {
+    let s = setup();
+    let (code, report, stderr) = rotate_env(&s, &["-vv"], &[("RUST_LOG", "trace")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("rpc.method=\"CreateApiKey\""),
+        "no SDK calls in -vv"
+    );
+    assert!(
+        stderr.contains("fle_ops::aws::sdk: AWS configuration"),
+        "no fle events in -vv"
+    );
+    let id = report["newKeyId"].as_str().unwrap();
+    let new_value = inspect(&s)["keys"][id]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !stderr.contains(&new_value),
+        "the new key's value was logged"
+    );
+    assert!(
+        !stderr.contains(&s.initial_value),
+        "the old key's value was logged"
+    );
 }

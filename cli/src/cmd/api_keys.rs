@@ -59,6 +59,11 @@ struct RotateArgs {
     /// The origin id [default: the origin with an x-api-key custom header, or the only origin].
     #[arg(long, value_name = "ID")]
     origin: Option<String>,
+    /// Secrets Manager secret (name or ARN) to keep holding the key CloudFront sends: the stack's
+    /// ApiKeyValue, which deploy/template.yaml resolves the origin header from, so a stack
+    /// update never writes an old key back. Written before the distribution is switched.
+    #[arg(long, value_name = "SECRET")]
+    value_secret: Option<String>,
     /// How long to keep the old key valid after the distribution is Deployed (e.g. 1h, 10m, 0s).
     #[arg(long, default_value = "1h", value_parser = input::duration::<{ input::limit::GRACE_SECS }>)]
     grace: Duration,
@@ -88,6 +93,7 @@ struct RotateArgs {
 enum Step {
     Create,
     AddToPlan,
+    RecordValue,
     UpdateDistribution,
     WaitDeployed,
     Grace,
@@ -100,6 +106,7 @@ impl From<ApiKeyStep> for Step {
         match s {
             ApiKeyStep::Create => Self::Create,
             ApiKeyStep::AddToPlan => Self::AddToPlan,
+            ApiKeyStep::RecordValue => Self::RecordValue,
             ApiKeyStep::UpdateDistribution => Self::UpdateDistribution,
             ApiKeyStep::WaitDeployed => Self::WaitDeployed,
             ApiKeyStep::Grace => Self::Grace,
@@ -157,6 +164,7 @@ fn rotate(args: &RotateArgs) -> CmdResult {
         usage_plan: args.usage_plan.clone(),
         distribution: args.distribution.clone(),
         origin: args.origin.clone(),
+        value_secret: args.value_secret.clone(),
         grace: args.grace,
         deploy_timeout: args.deploy_timeout,
         poll_interval: args.poll_interval,

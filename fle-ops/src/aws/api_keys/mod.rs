@@ -3,7 +3,9 @@
 //! the same step engine as key rotation ([`crate::rotation`]): an enum of steps, an
 //! [`Outcome`] per step, and the caller's callback between steps.
 //!
-//! Order: create the new key → add it to the usage plan → put it in the origin's custom
+//! Order: create the new key → add it to the usage plan → record its value in the stack's
+//! secret, when one is named (so a CloudFormation update that resolves the origin header from
+//! that secret writes the current key, never an old one) → put it in the origin's custom
 //! header (UpdateDistribution with IfMatch) → wait until the distribution is Deployed → wait
 //! the grace period (edge locations and in-flight requests) → remove the old key from the plan
 //! → delete it. Until the last two steps both keys are valid, so CloudFront always has one.
@@ -37,6 +39,8 @@ pub enum ApiKeyStep {
     Create,
     /// Add it to the usage plan.
     AddToPlan,
+    /// Write its value into the `value_secret` secret (not needed without one).
+    RecordValue,
     /// Put it in the origin's custom header (IfMatch).
     UpdateDistribution,
     /// Wait until the distribution is Deployed.
@@ -53,6 +57,7 @@ impl Step for ApiKeyStep {
     const ALL: &'static [Self] = &[
         Self::Create,
         Self::AddToPlan,
+        Self::RecordValue,
         Self::UpdateDistribution,
         Self::WaitDeployed,
         Self::Grace,
@@ -63,6 +68,7 @@ impl Step for ApiKeyStep {
         match self {
             Self::Create => "create",
             Self::AddToPlan => "add-to-plan",
+            Self::RecordValue => "record-value",
             Self::UpdateDistribution => "update-distribution",
             Self::WaitDeployed => "wait-deployed",
             Self::Grace => "grace",
@@ -83,6 +89,9 @@ pub struct ApiKeyRotation {
     pub distribution: String,
     /// The origin id; `None`: the origin with an `x-api-key` custom header, or the only origin.
     pub origin: Option<String>,
+    /// A Secrets Manager secret (name or ARN) that must always hold the key CloudFront sends:
+    /// the one deploy/template.yaml resolves the origin header from. `None`: no such secret.
+    pub value_secret: Option<String>,
     /// How long to keep the old key valid after the distribution is Deployed.
     pub grace: Duration,
     /// Give up waiting for Deployed after this long (a rerun resumes).
@@ -170,6 +179,8 @@ pub struct ApiKeyClients {
     pub apigw: aws_sdk_apigateway::Client,
     /// CloudFront (the distribution's origin header).
     pub cf: aws_sdk_cloudfront::Client,
+    /// Secrets Manager (the stack's copy of the key, [`ApiKeyRotation::value_secret`]).
+    pub sm: aws_sdk_secretsmanager::Client,
 }
 
 impl ApiKeyClients {
@@ -184,6 +195,7 @@ impl ApiKeyClients {
         Ok(Self {
             apigw: aws_sdk_apigateway::Client::new(&conf),
             cf: aws_sdk_cloudfront::Client::new(&conf),
+            sm: aws_sdk_secretsmanager::Client::new(&conf),
         })
     }
 }
@@ -272,6 +284,7 @@ async fn run_step(
             Outcome::Done
         }
         ApiKeyStep::AddToPlan => add_to_plan(c, req, st, progress).await?,
+        ApiKeyStep::RecordValue => record_value(c, req, new_value.as_deref(), progress).await?,
         ApiKeyStep::UpdateDistribution if switched => Outcome::AlreadyDone,
         ApiKeyStep::UpdateDistribution if req.dry_run => Outcome::Planned,
         ApiKeyStep::UpdateDistribution => {
@@ -340,6 +353,52 @@ async fn add_to_plan(
         .await
         .map_err(|e| ApiKeyError::aws("CreateUsagePlanKey", crate::aws::sdk::describe(&e)))?;
     st.in_plan.push(id);
+    Ok(Outcome::Done)
+}
+
+/// Makes the stack's secret hold the new key (read first: a rerun writes no second version).
+async fn record_value(
+    c: &ApiKeyClients,
+    req: &ApiKeyRotation,
+    new_value: Option<&str>,
+    progress: &dyn Fn(&str),
+) -> Result<Outcome, ApiKeyError> {
+    let Some(secret) = req.value_secret.as_deref() else {
+        return Ok(Outcome::NotNeeded);
+    };
+    let held =
+        c.sm.get_secret_value()
+            .secret_id(secret)
+            .send()
+            .await
+            .map_err(|e| {
+                ApiKeyError::aws(
+                    format!("GetSecretValue {secret}"),
+                    crate::aws::sdk::describe(&e),
+                )
+            })?;
+    let value = match new_value {
+        Some(v) if held.secret_string() == Some(v) => return Ok(Outcome::AlreadyDone),
+        _ if req.dry_run => return Ok(Outcome::Planned),
+        Some(v) => v,
+        None => {
+            return Err(ApiKeyError::Unexpected(
+                "internal: no new key value to record".into(),
+            ))
+        }
+    };
+    progress(&format!("recording the new key in secret {secret}"));
+    c.sm.put_secret_value()
+        .secret_id(secret)
+        .secret_string(value)
+        .send()
+        .await
+        .map_err(|e| {
+            ApiKeyError::aws(
+                format!("PutSecretValue {secret}"),
+                crate::aws::sdk::describe(&e),
+            )
+        })?;
     Ok(Outcome::Done)
 }
 
