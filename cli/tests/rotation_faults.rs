@@ -526,6 +526,8 @@ fn switch_delay_keeps_the_profile_on_the_old_key_until_it_passes() {
             "k2",
             "--switch-delay",
             "3s",
+            "--grace",
+            "10s",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -552,4 +554,17 @@ fn switch_delay_keeps_the_profile_on_the_old_key_until_it_passes() {
     assert!(start.elapsed() >= Duration::from_secs(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("before switching the profile"));
     assert_eq!(s.profile_key_name("checkout"), "k2");
+    // The grace counts from the switch, not from the start: k1 keeps its full 10 s after the
+    // profile left it (to the second the keyring records), not 10 s less the 3 s delay.
+    let switched = std::time::SystemTime::now();
+    let ring = s.keyring("prov");
+    let k1 = ring["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["keyName"] == "k1")
+        .unwrap();
+    let retire_after = humantime::parse_rfc3339(k1["retireAfter"].as_str().unwrap()).unwrap();
+    let left = retire_after.duration_since(switched).unwrap_or_default();
+    assert!(left >= Duration::from_secs(9), "k1 keeps only {left:?} of its grace");
 }

@@ -24,7 +24,8 @@ use RotateStep::{
 pub struct RotateRequest<'a> {
     /// The profile to move onto a new key.
     pub profile: &'a str,
-    /// How long the old key keeps decrypting after the switch.
+    /// How long the old key keeps decrypting after the switch. It counts from the switch at
+    /// the earliest: the old key's retire-after is `now + switch_delay + grace`.
     pub grace: Duration,
     /// The time of the rotation (creation time of the new key, start of the grace).
     pub now: SystemTime,
@@ -188,11 +189,15 @@ fn read(b: &dyn Backend, req: &RotateRequest<'_>) -> Result<Before, StepError> {
             })
         })?;
     let ring = b.load_keyring(&entity.provider_id).map_err(prep)?;
+    // The grace starts when the profile switches, which the switch delay puts off: counted from
+    // the rotation's start it would be cut short by the delay (a 5 min delay and a 5 min grace
+    // would retire the old key the moment the profile leaves it, while edges still use it).
     let retire_after = req
         .now
-        .checked_add(req.grace)
+        .checked_add(req.switch_delay)
+        .and_then(|t| t.checked_add(req.grace))
         .ok_or_else(|| StoreError::Invalid("grace period too long".into()))
-        .and_then(|t| rfc3339(t, "the retire-after time (now + grace)"))
+        .and_then(|t| rfc3339(t, "the retire-after time (now + switch delay + grace)"))
         .map_err(prep)?;
     Ok(Before {
         profile,
