@@ -197,7 +197,20 @@ fn read(b: &dyn Backend, req: &RotateRequest<'_>) -> Result<Before, StepError> {
         .checked_add(req.switch_delay)
         .and_then(|t| t.checked_add(req.grace))
         .ok_or_else(|| StoreError::Invalid("grace period too long".into()))
-        .and_then(|t| rfc3339(t, "the retire-after time (now + switch delay + grace)"))
+        .and_then(|t| {
+            // Rounded up: written to the second, a grace must not lose the fraction. (No grace
+            // and no delay asked: due at once, as `--grace 0s` means.)
+            let text = if req.grace.is_zero() && req.switch_delay.is_zero() {
+                crate::time::rfc3339(t)
+            } else {
+                crate::time::rfc3339_ceil(t)
+            };
+            text.ok_or_else(|| {
+                StoreError::Invalid(
+                    "the retire-after time (now + switch delay + grace) is out of range: times must fall between 1970 and 9999".into(),
+                )
+            })
+        })
         .map_err(prep)?;
     Ok(Before {
         profile,
