@@ -1,4 +1,4 @@
-//! docs/cli.md and docs/edge-signer.md against the binary: every `--flag` the docs name exists
+//! docs/cli.md, docs/edge-signer.md and docs/demo.md against the binary: every `--flag` the docs name exists
 //! in the help of some `fle` command, and every command the binary has appears in the docs, so
 //! the reference cannot drift from the code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -83,10 +83,12 @@ fn every_documented_flag_exists_and_every_command_is_documented() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/");
     let cli_md = std::fs::read_to_string(format!("{root}cli.md")).unwrap();
     let edge_md = std::fs::read_to_string(format!("{root}edge-signer.md")).unwrap();
+    let demo_md = std::fs::read_to_string(format!("{root}demo.md")).unwrap();
     // Only the lines that show an `fle` command: the docs also quote cargo's and node's flags.
     let documented: BTreeSet<String> = cli_md
         .lines()
         .chain(edge_md.lines().filter(|l| l.contains("fle ")))
+        .chain(demo_md.lines())
         .flat_map(flags)
         .filter(|f| !["--target", "--release", "--test"].contains(&f.as_str()))
         .collect();
@@ -97,7 +99,7 @@ fn every_documented_flag_exists_and_every_command_is_documented() {
     );
     // Every leaf command is named in docs/cli.md or docs/edge-signer.md (or the README for demo).
     let readme = std::fs::read_to_string(format!("{root}../README.md")).unwrap();
-    let docs = format!("{cli_md}\n{edge_md}\n{readme}");
+    let docs = format!("{cli_md}\n{edge_md}\n{demo_md}\n{readme}");
     for (path, text) in &helps {
         if path.is_empty() || !subcommands(text).is_empty() {
             continue;

@@ -566,5 +566,8 @@ fn switch_delay_keeps_the_profile_on_the_old_key_until_it_passes() {
         .unwrap();
     let retire_after = humantime::parse_rfc3339(k1["retireAfter"].as_str().unwrap()).unwrap();
     let left = retire_after.duration_since(switched).unwrap_or_default();
-    assert!(left >= Duration::from_secs(9), "k1 keeps only {left:?} of its grace");
+    assert!(
+        left >= Duration::from_secs(9),
+        "k1 keeps only {left:?} of its grace"
+    );
 }

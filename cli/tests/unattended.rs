@@ -312,6 +312,7 @@ fn a_closed_stdout_ends_the_command_quietly() {
         &["keys", "list", "--output", "json"][..],
         &["keys", "list"],
         &["profiles", "list", "--output", "json"],
+        &["demo"],
     ] {
         let mut child = s
             .cmd(args)

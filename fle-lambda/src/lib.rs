@@ -45,11 +45,13 @@
 pub mod aws;
 mod backend;
 pub mod cache;
+pub mod checkout;
 pub mod ciphertext;
 pub mod config;
 pub mod entropy;
 pub mod error;
 mod log;
+pub use log::set_enabled as set_log_lines;
 pub mod source;
 pub mod threads;
 

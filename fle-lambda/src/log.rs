@@ -7,6 +7,7 @@
 //! kinds of values, and the events are named here so that a review sees them all at once.
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -44,8 +45,19 @@ pub(crate) mod event {
     pub(crate) const ENTROPY_READY: &str = "entropy-ready";
 }
 
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns the crate's log lines off (or back on) for the whole process: for a program that runs
+/// the backend in process and has its own output (`fle demo`). A Lambda keeps them.
+pub fn set_enabled(enabled: bool) {
+    ENABLED.store(enabled, Ordering::Relaxed);
+}
+
 /// Writes one event line. `fields` are (name, value) pairs of the kinds the policy allows.
 pub(crate) fn emit(level: Level, event: &str, fields: Vec<(&str, Value)>) {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
     let mut line = Map::new();
     line.insert("level".into(), Value::from(level.as_str()));
     line.insert("target".into(), Value::from("fle_lambda"));

@@ -12,7 +12,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("fle-audit", &["fle-decrypt", "edge-signer"]),
     (
         "fle-cli",
-        &["fle-ops", "fle-audit", "fle-decrypt", "edge-signer"],
+        &[
+            "fle-ops",
+            "fle-audit",
+            "fle-lambda",
+            "fle-decrypt",
+            "edge-signer",
+        ],
     ),
     ("fle-tests", &["fle-ops", "fle-decrypt", "edge-signer"]),
 ];

@@ -12,7 +12,7 @@ use edge_signer::{Credentials, SigningParams, SigningTime};
 use crate::exit::{CmdResult, Failure};
 
 /// The handler source, embedded so the zip always carries the handler this binary was built with.
-const HANDLER_JS: &str = include_str!("../../../edge-signer/handler/index.mjs");
+pub(crate) const HANDLER_JS: &str = include_str!("../../../edge-signer/handler/index.mjs");
 
 /// The Lambda@Edge zip target: well under the 1 MB viewer-event limit, fast cold starts.
 const ZIP_BUDGET_BYTES: u64 = 150 * 1024;
@@ -278,7 +278,8 @@ fn build_wasm() -> Result<PathBuf, Failure> {
 
 /// The edge signer's release module, built into fle by cli/build.rs (empty when the build had
 /// no wasm32 target: then `--wasm`, or a cargo build inside the workspace).
-const EMBEDDED_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/edge_signer.wasm"));
+pub(crate) const EMBEDDED_WASM: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/edge_signer.wasm"));
 
 /// What index.mjs takes from the module's exports.
 const HANDLER_IMPORTS: [&str; 4] = ["memory", "alloc", "dealloc", "sign"];
