@@ -328,6 +328,47 @@ fn interruption_after_each_step_then_rerun_converges() {
     }
 }
 
+/// From the second rotation on, the key being replaced is one of fle's own too: a stop after
+/// the header switch must still resume by retiring it, never by switching CloudFront back.
+#[test]
+fn an_interrupted_second_rotation_retires_the_first_key() {
+    for step in [
+        "update-distribution",
+        "wait-deployed",
+        "grace",
+        "remove-from-plan",
+    ] {
+        let s = setup();
+        assert_eq!(rotate(&s, &[]).0, 0);
+        let first = assert_converged(&s, &inspect(&s), "first rotation");
+        let (code, report, stderr) = rotate(&s, &["--danger-stop-after", step]);
+        assert_eq!(code, 0, "{step}: {stderr}");
+        let second = report["newKeyId"].as_str().unwrap().to_owned();
+        assert_ne!(second, first);
+        let (code, report, stderr) = rotate(&s, &[]);
+        assert_eq!(code, 0, "{step}: rerun: {stderr}");
+        assert_eq!(report["resumed"], true, "{step}: {report}");
+        assert_eq!(
+            report["newKeyId"],
+            second.as_str(),
+            "{step}: resumed the wrong key: {report}"
+        );
+        assert_eq!(report["oldKeyId"], first.as_str(), "{step}: {report}");
+        let state = inspect(&s);
+        assert_cloudfront_key_valid(&s, &state, step);
+        let at_cf = state["headers"]["x-api-key"].clone();
+        assert_eq!(
+            state["keys"][&second]["value"], at_cf,
+            "{step}: CloudFront went back"
+        );
+        assert!(
+            state["keys"].get(&first).is_none(),
+            "{step}: first key not retired"
+        );
+        assert_eq!(state["in_plan"], serde_json::json!([second]), "{step}");
+    }
+}
+
 #[test]
 fn second_rotation_retires_the_first_new_key() {
     let s = setup();

@@ -96,30 +96,13 @@ pub(super) async fn read(
     };
     let existing: Vec<String> = keys.iter().filter_map(|k| k.id.clone()).collect();
 
-    // A key of ours not yet at CloudFront: an interrupted run got past "create". The newest
-    // one wins (names end in their creation time).
-    let mut pending: Vec<&ApiKey> = keys
-        .iter()
-        .filter(ours)
-        .filter(|k| k.value != at_cloudfront)
-        .collect();
-    pending.sort_by(|a, b| a.name.cmp(&b.name));
-    if let Some(key) = pending.last() {
-        return Ok(State {
-            origin: origin_id,
-            at_cloudfront,
-            new_key: Some((*key).clone()),
-            old_key_id: replaces(key),
-            in_plan,
-            existing,
-            resumed: true,
-        });
-    }
-    // The key at CloudFront is ours and the key it replaces still exists: an interrupted run
-    // got past the header switch; finish retiring.
     let current = keys
         .iter()
         .find(|k| at_cloudfront.is_some() && k.value == at_cloudfront);
+    // The key at CloudFront is ours and the key it replaces still exists: an interrupted run
+    // got past the header switch; finish retiring. Checked first: that replaced key is itself
+    // one of ours (every key is, from the stack's first on) and not at CloudFront, so it would
+    // otherwise pass for a key created and not yet switched to.
     if let Some(key) = current.filter(|k| ours(k)) {
         if let Some(old) = replaces(key).filter(|old| existing.contains(old)) {
             return Ok(State {
@@ -132,6 +115,31 @@ pub(super) async fn read(
                 resumed: true,
             });
         }
+    }
+    // A key of ours not yet at CloudFront and newer than the one that is: an interrupted run
+    // got past "create". The newest one wins (names end in their creation time).
+    let floor = current.filter(|k| ours(k)).and_then(|k| k.name.clone());
+    let mut pending: Vec<&ApiKey> = keys
+        .iter()
+        .filter(ours)
+        .filter(|k| k.value != at_cloudfront)
+        .filter(|k| {
+            floor
+                .as_ref()
+                .is_none_or(|f| k.name.as_ref().is_some_and(|n| n > f))
+        })
+        .collect();
+    pending.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(key) = pending.last() {
+        return Ok(State {
+            origin: origin_id,
+            at_cloudfront,
+            new_key: Some((*key).clone()),
+            old_key_id: replaces(key),
+            in_plan,
+            existing,
+            resumed: true,
+        });
     }
     if at_cloudfront.is_some() && current.is_none() {
         progress("warning: the x-api-key at CloudFront matches no API key of this account; it will be replaced, not deleted");
