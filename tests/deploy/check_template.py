@@ -123,13 +123,14 @@ def check_api_key_not_owned(t):
         assert not resources(t, kind), f"the stack owns an {kind}: drift on every fle api-keys rotate"
     secret_out = ref_name(t["Outputs"]["ApiKeyValueSecretArn"]["Value"])
     assert secret_out, "no ApiKeyValueSecretArn output for --value-secret"
-    for name, d in resources(t, "AWS::CloudFront::Distribution").items():
-        for o in props(d)["DistributionConfig"]["Origins"]:
-            for h in o.get("OriginCustomHeaders", []):
-                if h["HeaderName"].lower() == "x-api-key":
-                    value = str(h["HeaderValue"])
-                    assert f"resolve:secretsmanager:${{{secret_out}}}" in value, \
-                        f"{name}: x-api-key is not resolved from {secret_out}"
+    headers = [(name, h) for name, d in resources(t, "AWS::CloudFront::Distribution").items()
+               for o in props(d)["DistributionConfig"]["Origins"]
+               for h in o.get("OriginCustomHeaders", []) if h["HeaderName"].lower() == "x-api-key"]
+    assert headers, "no origin sends x-api-key"
+    for name, h in headers:
+        value = str(h["HeaderValue"])
+        assert f"resolve:secretsmanager:${{{secret_out}}}" in value, \
+            f"{name}: x-api-key is not resolved from {secret_out}"
 
 
 CHECKS = [check_api_methods, check_distribution, check_key_policy, check_backend_role, check_log_masking, check_edge_role,
