@@ -12,9 +12,38 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// The crates whose events are fle's own (a target is matched by prefix: `fle` covers `fle`,
-/// `fle_ops`, `fle_decrypt`, `fle_audit`).
-const OWN: &str = "fle";
+/// The targets that are fle's own: the binary's modules (`fle::…`) and the workspace's crates.
+/// Named in full: a filter matches by prefix, and a bare `fle` would also let `flexi_*` or
+/// `flex_error` past the cap.
+const OWN: [&str; 6] = [
+    "fle::",
+    "fle_ops",
+    "fle_decrypt",
+    "fle_audit",
+    "fle_lambda",
+    "edge_signer",
+];
+
+/// Whether a filter directive's target is one of fle's own (or a module of one).
+fn is_own(target: &str) -> bool {
+    OWN.iter().any(|own| match own.strip_suffix("::") {
+        Some(bin) => target == bin || target.starts_with(own),
+        None => {
+            target == *own
+                || target
+                    .strip_prefix(own)
+                    .is_some_and(|r| r.starts_with("::"))
+        }
+    })
+}
+
+/// `targets` with every own target at `level`.
+fn with_own(mut targets: Targets, level: LevelFilter) -> Targets {
+    for own in OWN {
+        targets = targets.with_target(own, level);
+    }
+    targets
+}
 
 /// The most any other crate may print.
 const OTHERS_CAP: LevelFilter = LevelFilter::DEBUG;
@@ -45,10 +74,9 @@ pub fn init(verbose: u8) {
 /// calls (its debug events: operation, attempt, retry, timeout).
 fn for_verbosity(verbose: u8) -> Targets {
     match verbose {
-        0 => Targets::new().with_target(OWN, LevelFilter::WARN),
-        1 => Targets::new().with_target(OWN, LevelFilter::DEBUG),
-        _ => Targets::new()
-            .with_target(OWN, LevelFilter::TRACE)
+        0 => with_own(Targets::new(), LevelFilter::WARN),
+        1 => with_own(Targets::new(), LevelFilter::DEBUG),
+        _ => with_own(Targets::new(), LevelFilter::TRACE)
             .with_target("aws_smithy_runtime", OTHERS_CAP)
             .with_target("aws_config", OTHERS_CAP)
             .with_target("aws_sdk", OTHERS_CAP),
@@ -59,22 +87,22 @@ fn for_verbosity(verbose: u8) -> Targets {
 /// asked, including through a bare default level (`RUST_LOG=trace`).
 fn capped(asked: &Targets) -> Targets {
     let mut out = Targets::new();
-    let names_own = asked.iter().any(|(target, _)| target.starts_with(OWN));
+    let names_own = asked.iter().any(|(target, _)| is_own(target));
     if asked.default_level().is_none() && !names_own {
-        out = out.with_target(OWN, LevelFilter::WARN);
+        out = with_own(out, LevelFilter::WARN);
     }
     if let Some(default) = asked.default_level() {
-        out = out
-            .with_default(default.min(OTHERS_CAP))
-            .with_target(OWN, default);
+        out = with_own(out.with_default(default.min(OTHERS_CAP)), default);
     }
     for (target, level) in asked.iter() {
-        let level = if target.starts_with(OWN) {
-            level
+        out = if target == "fle" {
+            // "all of fle": every own target, not the prefix `fle`.
+            with_own(out, level)
+        } else if is_own(target) {
+            out.with_target(target, level)
         } else {
-            level.min(OTHERS_CAP)
+            out.with_target(target, level.min(OTHERS_CAP))
         };
-        out = out.with_target(target, level);
     }
     out
 }
@@ -114,6 +142,12 @@ mod tests {
         ));
         assert!(allows(&t, "fle_ops::aws", Level::TRACE));
         assert!(allows(&t, "fle::cmd::keys", Level::TRACE));
+        // A crate that only begins like fle is not fle.
+        for spec in ["trace", "fle=trace", "flexi_logger=trace"] {
+            let t = capped(&Targets::from_str(spec).unwrap_or_else(|e| panic!("{e}")));
+            assert!(!allows(&t, "flexi_logger::core", Level::TRACE), "{spec}");
+            assert!(!allows(&t, "flex_error", Level::TRACE), "{spec}");
+        }
         // Naming only the SDK keeps fle's warnings.
         let t = capped(&Targets::from_str("aws_config=debug").unwrap_or_else(|e| panic!("{e}")));
         assert!(allows(&t, "fle_ops::lease", Level::WARN));

@@ -62,7 +62,7 @@ const ROTATE_ABOUT: &str = "Move a profile onto a new key without breaking traff
 Steps: 1 generate the new pair; 2 store the new private key (as `pending`) where backends load
 it; 3 upload the new public key; 4 point the profile at it (IfMatch on its ETag; after
 --switch-delay since step 2, if given); 5 mark the old
-key `previous` with retire-after = now + grace. If a run is interrupted, run the same command
+key `previous` with retire-after = start + switch delay + grace. If a run is interrupted, run the same command
 again: it finds the pending key and continues (with the same --new-key-name, a rerun after the
 end is a no-op). Two rotations of one profile never run at once:
 the second fails and changes nothing. `fle keys retire` removes the old key after the grace.";

@@ -11,7 +11,8 @@
 //! 3. upload the public key (a rerun derives it again from the stored private key);
 //! 4. point the profile at it, with IfMatch on the ETag read before step 1 (first waiting, if
 //!    asked, until `switch_delay` has passed since step 2, for backends that reload periodically);
-//! 5. mark the old key `previous` with retire-after = now + grace, the new one `current`.
+//! 5. mark the old key `previous` with retire-after = start + switch delay + grace, the new one
+//!    `current`.
 //!
 //! A rerun finds the `pending` key of step 2 and continues at the first step not yet done, so
 //! every interruption converges to the same end state. [`retire`] deletes a public key only when

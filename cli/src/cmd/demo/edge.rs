@@ -9,7 +9,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -49,7 +50,9 @@ pub enum SignerChoice {
 /// The origin-request signer.
 pub struct Signer {
     pub description: String,
-    node: Option<Mutex<NodeSigner>>,
+    /// The node process; `None` for the native signer, and once node has been stopped.
+    node: Mutex<Option<NodeSigner>>,
+    uses_node: bool,
     credentials: Credentials,
 }
 
@@ -64,8 +67,25 @@ impl std::fmt::Debug for Signer {
 struct NodeSigner {
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    _dir: tempfile::TempDir,
+    /// Lines node writes, read by a thread of their own so that a wait can time out.
+    answers: Receiver<String>,
+    dir: tempfile::TempDir,
+}
+
+impl NodeSigner {
+    /// What node wrote on stderr (the handler logs refusal classes only), for an error.
+    fn stderr_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("node.stderr")).unwrap_or_default();
+        let tail: String = text
+            .chars()
+            .rev()
+            .take(300)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        tail.trim().to_owned()
+    }
 }
 
 impl Drop for NodeSigner {
@@ -94,25 +114,51 @@ fn node_version() -> Option<(u32, String)> {
 }
 
 impl Signer {
-    pub fn start(choice: SignerChoice, region: &str) -> anyhow::Result<Self> {
+    /// The signer `choice` asks for. Under `auto` a node that is missing, too old or fails a
+    /// first signing gives way to the native signer (the description says why).
+    pub fn start(choice: SignerChoice, region: &str, probe: &Request) -> anyhow::Result<Self> {
         let credentials = Credentials::new(ACCESS_KEY, SECRET_KEY, Some(SESSION_TOKEN))
             .ok_or_else(|| anyhow!("demo credentials"))?;
-        let node = match choice {
-            SignerChoice::Native => None,
-            _ => node_version().filter(|(major, _)| *major >= 18),
+        let native = |why: &str| Self {
+            description: format!("native build of the edge signer ({why})"),
+            node: Mutex::new(None),
+            uses_node: false,
+            credentials: credentials.clone(),
         };
-        let (Some((_, version)), false) = (node, super::EMBEDDED_WASM.is_empty()) else {
-            if choice == SignerChoice::Wasm {
-                return Err(anyhow!(
-                    "--signer wasm needs node 18 or later on PATH and fle built with the wasm module"
-                ));
+        if choice == SignerChoice::Native {
+            return Ok(native("--signer native"));
+        }
+        let why_not = if super::EMBEDDED_WASM.is_empty() {
+            Some("fle was built without the wasm module".to_owned())
+        } else {
+            match node_version() {
+                Some((major, _)) if major >= 18 => None,
+                Some((_, v)) => Some(format!("node {v} is older than 18")),
+                None => Some("no node on PATH".to_owned()),
             }
-            return Ok(Self {
-                description: "native build of the edge signer (no node 18+ on PATH)".to_owned(),
-                node: None,
-                credentials,
-            });
         };
+        let started = match why_not {
+            Some(why) => Err(anyhow!(why)),
+            None => Self::start_node(region, credentials.clone()).and_then(|signer| {
+                // One signing before any traffic: a node that cannot run the handler is found
+                // here, not as a 502 on every request.
+                match signer.sign(probe) {
+                    Ok(_) => Ok(signer),
+                    Err((status, why)) => {
+                        Err(anyhow!("node's first signing failed ({status}: {why})"))
+                    }
+                }
+            }),
+        };
+        match (started, choice) {
+            (Ok(signer), _) => Ok(signer),
+            (Err(e), SignerChoice::Wasm) => Err(e.context("--signer wasm")),
+            (Err(e), _) => Ok(native(&e.to_string())),
+        }
+    }
+
+    fn start_node(region: &str, credentials: Credentials) -> anyhow::Result<Self> {
+        let version = node_version().map(|(_, v)| v).unwrap_or_default();
         let dir = tempfile::Builder::new()
             .prefix("fle-demo-edge-")
             .tempdir()?;
@@ -127,6 +173,7 @@ impl Signer {
             std::fs::write(dir.path().join(name), bytes)
                 .with_context(|| format!("writing {name} for node"))?;
         }
+        let stderr = std::fs::File::create(dir.path().join("node.stderr"))?;
         let mut child = Command::new("node")
             .arg(dir.path().join("driver.mjs"))
             .env_clear()
@@ -136,32 +183,52 @@ impl Signer {
             .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(stderr))
             .spawn()
             .context("starting node")?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             let _ = child.kill();
+            let _ = child.wait();
             return Err(anyhow!("node's pipes"));
         };
+        let (tx, answers) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("demo-node-stdout".into())
+            .spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            })?;
         Ok(Self {
             description: format!(
                 "the packaged wasm module (index.mjs + edge_signer.wasm) in node {version}"
             ),
-            node: Some(Mutex::new(NodeSigner {
+            node: Mutex::new(Some(NodeSigner {
                 child,
                 stdin,
-                stdout: BufReader::new(stdout),
-                _dir: dir,
+                answers,
+                dir,
             })),
+            uses_node: true,
             credentials,
         })
     }
 
+    /// Stops node and removes its files (also done on drop).
+    pub fn shutdown(&self) {
+        if let Ok(mut node) = self.node.lock() {
+            drop(node.take());
+        }
+    }
+
     /// The signed request, or the response the signer answers instead (status, body).
     pub fn sign(&self, request: &Request) -> Result<Request, (u16, String)> {
-        let Some(node) = &self.node else {
+        if !self.uses_node {
             return self.sign_native(request);
-        };
+        }
         let event = OriginRequestEvent {
             records: vec![Record {
                 cf: CfRecord {
@@ -173,15 +240,29 @@ impl Signer {
             }],
         };
         let line = serde_json::to_string(&event).map_err(|e| (500, format!("event: {e}")))?;
-        let mut node = node.lock().map_err(|_| (500, "signer lock".to_owned()))?;
-        let mut answer = String::new();
-        let io = writeln!(node.stdin, "{line}")
-            .and_then(|()| node.stdin.flush())
-            .and_then(|()| node.stdout.read_line(&mut answer));
-        match io {
-            Ok(n) if n > 0 => {}
-            _ => return Err((502, "the node signer stopped".to_owned())),
-        }
+        let mut guard = self
+            .node
+            .lock()
+            .map_err(|_| (500, "signer lock".to_owned()))?;
+        let Some(node) = guard.as_mut() else {
+            return Err((502, "the node signer was stopped".to_owned()));
+        };
+        let sent = writeln!(node.stdin, "{line}").and_then(|()| node.stdin.flush());
+        let answer = match sent.map(|()| node.answers.recv_timeout(http::IO_TIMEOUT)) {
+            Ok(Ok(a)) => a,
+            failed => {
+                // No answer in time, or node is gone: stop it for good (a late answer would be
+                // taken for the next request's).
+                let why = match failed {
+                    Ok(Err(RecvTimeoutError::Timeout)) => "did not answer in time",
+                    _ => "stopped",
+                };
+                let tail = node.stderr_tail();
+                drop(guard.take());
+                return Err((502, format!("the node signer {why}; stderr: {tail}")));
+            }
+        };
+        drop(guard);
         let value: serde_json::Value =
             serde_json::from_str(&answer).map_err(|e| (502, format!("node answered: {e}")))?;
         if let Some(status) = value.get("status") {
@@ -239,6 +320,9 @@ pub struct EdgeSeen {
     pub encrypted: Vec<(String, usize)>,
     pub passed: Vec<String>,
     pub body_to_origin: Vec<u8>,
+    /// Every encrypted field's value parses as an AWS Encryption SDK message asking for the
+    /// deployed key (its header read by fle-decrypt).
+    pub messages_ok: bool,
 }
 
 pub struct Edge {
@@ -382,7 +466,11 @@ impl Edge {
         let refuse = |status: u16, hop: &str, why: &str| {
             Message::response(status, "Refused")
                 .with_header(HOP_HEADER, hop)
-                .with_body(format!("{{\"message\":{why:?}}}").into_bytes())
+                .with_body(
+                    serde_json::json!({ "message": why })
+                        .to_string()
+                        .into_bytes(),
+                )
         };
         let Some((method, target)) = req.method_target() else {
             return refuse(400, HOP_CLOUDFRONT, "no request line");
@@ -533,7 +621,51 @@ impl Edge {
                 seen.passed.push(name);
             }
         }
+        let reader = fle_decrypt::Keyring::new();
+        seen.messages_ok =
+            fle_decrypt::form::encrypted_fields(body, &self.patterns).is_ok_and(|fields| {
+                fields.len() == seen.encrypted.len()
+                    && fields.iter().all(|(_, message)| {
+                        reader
+                            .requested_keys(message)
+                            .is_ok_and(|keys| keys.iter().any(|(_, name)| name == key_name))
+                    })
+            });
         seen
+    }
+}
+
+/// A small origin request for the signer's first signing.
+pub fn probe_request(origin_host: &str, origin_path: &str) -> Request {
+    let mut custom_headers = Headers::new();
+    custom_headers.insert(
+        edge_signer::API_KEY_HEADER.to_owned(),
+        vec![Header::new(edge_signer::API_KEY_HEADER, "probe")],
+    );
+    let mut headers = Headers::new();
+    headers.insert("host".into(), vec![Header::new("Host", origin_host)]);
+    Request {
+        method: "POST".into(),
+        uri: "/probe".into(),
+        querystring: String::new(),
+        headers,
+        body: Some(Body {
+            input_truncated: false,
+            action: Some("read-only".into()),
+            encoding: Some("base64".into()),
+            data: base64::engine::general_purpose::STANDARD.encode(b"probe=1"),
+            extra: Default::default(),
+        }),
+        origin: Some(Origin {
+            custom: Some(CustomOrigin {
+                domain_name: origin_host.to_owned(),
+                path: origin_path.to_owned(),
+                custom_headers,
+                extra: Default::default(),
+            }),
+            extra: Default::default(),
+        }),
+        extra: Default::default(),
     }
 }
 
@@ -560,11 +692,13 @@ fn tamper_signature(auth: &str) -> String {
         return format!("{auth}0");
     };
     let mut s = auth.to_owned();
-    let pos = s.len().saturating_sub(1).max(at);
-    let flipped = match s.get(pos..) {
-        Some("0") => "1",
-        _ => "0",
+    if s.len() <= at {
+        return s;
+    }
+    let flipped = match s.pop() {
+        Some('0') => '1',
+        _ => '0',
     };
-    s.replace_range(pos.., flipped);
+    s.push(flipped);
     s
 }

@@ -37,14 +37,17 @@ pub fn run(args: &Args) -> CmdResult {
     let sent = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
+    // Set when a rotation fails: the clients stop at once rather than run to --requests.
+    let abort = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Mutex::new(Tally::default()));
     let mut clients = Vec::new();
     for i in 0..args.clients {
-        let (p, sent, failed, done, tally) = (
+        let (p, sent, failed, done, abort, tally) = (
             Arc::clone(&p),
             Arc::clone(&sent),
             Arc::clone(&failed),
             Arc::clone(&done),
+            Arc::clone(&abort),
             Arc::clone(&tally),
         );
         let want = args.requests;
@@ -52,7 +55,12 @@ pub fn run(args: &Args) -> CmdResult {
             std::thread::Builder::new()
                 .name(format!("demo-client-{i}"))
                 .spawn(move || {
-                    while !(done.load(Ordering::Relaxed) && sent.load(Ordering::Relaxed) >= want) {
+                    let finished = || {
+                        abort.load(Ordering::Relaxed)
+                            || (done.load(Ordering::Relaxed)
+                                && sent.load(Ordering::Relaxed) >= want)
+                    };
+                    while !finished() {
                         let t = Instant::now();
                         let answer = p.post(FORM, None);
                         let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -76,10 +84,13 @@ pub fn run(args: &Args) -> CmdResult {
                             }
                             Err(e) => Some(format!("transport: {}", e.kind())),
                         };
+                        // Counted outside the lock: a failure is never lost, whatever the tally.
+                        if failure.is_some() {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
                         if let Ok(mut t) = tally.lock() {
                             t.latencies_us.push(us);
                             if let Some(f) = failure {
-                                failed.fetch_add(1, Ordering::Relaxed);
                                 *t.failures.entry(f).or_default() += 1;
                             }
                         }
@@ -90,9 +101,20 @@ pub fn run(args: &Args) -> CmdResult {
     }
 
     let outcome = rotate_in_turn(args, &p, started);
+    if outcome.is_err() {
+        abort.store(true, Ordering::Relaxed);
+    }
     done.store(true, Ordering::Relaxed);
     for c in clients {
-        let _ = c.join();
+        // A client that died takes its unsent requests with it: that is a failure too.
+        if c.join().is_err() {
+            failed.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut t) = tally.lock() {
+                *t.failures
+                    .entry("a client thread panicked".into())
+                    .or_default() += 1;
+            }
+        }
     }
     let (events, retired) = outcome.map_err(Failure::usage)?;
     let elapsed = started.elapsed();
@@ -234,7 +256,12 @@ fn rotate_in_turn(
                 // wait-deployed, grace, then remove-from-plan.
                 let deadline =
                     Instant::now() + args.propagation.saturating_mul(10) + Duration::from_secs(5);
-                while !p.edge.deployed() && Instant::now() < deadline {
+                while !p.edge.deployed() {
+                    if Instant::now() >= deadline {
+                        return Err(anyhow!(
+                            "api-keys rotate: the edge did not deploy the new key in time"
+                        ));
+                    }
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 std::thread::sleep(Duration::from_millis(250));

@@ -50,8 +50,9 @@ pub(crate) use crate::cmd::edge::{EMBEDDED_WASM, HANDLER_JS};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Keystore to use: its profile (`--profile`) as it is, or, when it has none, a new key and
-    /// profile made in it [default: a temporary keystore, removed at the end].
-    #[arg(long, value_name = "DIR")]
+    /// profile made in it [default: a temporary keystore, removed at the end]. Not with
+    /// --rotate, which rotates and retires keys: that always runs on a temporary keystore.
+    #[arg(long, value_name = "DIR", conflicts_with = "rotate")]
     keystore: Option<PathBuf>,
     /// The FLE profile CloudFront encrypts with (made with fields card_*, ssn when missing).
     #[arg(long, default_value = "demo-checkout", value_name = "NAME")]
@@ -138,12 +139,19 @@ struct Pipeline {
     backend: Arc<Backend<KeystoreSource>>,
     edge_addr: SocketAddr,
     watching: Arc<AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<()>>,
     _servers: [Server; 2],
 }
 
 impl Drop for Pipeline {
+    /// Stops the deployment watcher and node, so that the temporary keystore and node's files
+    /// are removed with the pipeline (the servers stop accepting when dropped).
     fn drop(&mut self) {
         self.watching.store(false, Ordering::Relaxed);
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
+        self.edge.signer.shutdown();
     }
 }
 
@@ -171,7 +179,14 @@ fn prepare_keystore(
     store: &LocalStore,
     profile: &str,
 ) -> anyhow::Result<(String, Vec<String>, Option<String>)> {
-    if let Ok(p) = fle_ops::backend::profile_by_name(store, profile) {
+    // Made only where the profile does not exist: any other error (a keystore that cannot be
+    // read) is reported, not papered over with a new key.
+    let found = match fle_ops::backend::profile_by_name(store, profile) {
+        Ok(p) => Some(p),
+        Err(fle_ops::StoreError::NotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(p) = found {
         let e = p
             .config
             .encryption_entities
@@ -273,7 +288,7 @@ impl Pipeline {
             API_HOST,
             REGION,
             STAGE,
-            (edge::ACCESS_KEY, edge::SECRET_KEY),
+            (edge::ACCESS_KEY, edge::SECRET_KEY, edge::SESSION_TOKEN),
             invoke,
         ));
         let api_key = api_key_value()?;
@@ -281,7 +296,11 @@ impl Pipeline {
         let g = Arc::clone(&gateway);
         let gateway_server = Server::start("gateway", move |req: Message| g.handle(&req))?;
 
-        let signer = Signer::start(args.signer, REGION)?;
+        let signer = Signer::start(
+            args.signer,
+            REGION,
+            &edge::probe_request(API_HOST, &format!("/{STAGE}")),
+        )?;
         let edge = Arc::new(Edge::new(EdgeConfig {
             store: LocalStore::new(&keystore),
             profile: args.profile.clone(),
@@ -299,7 +318,7 @@ impl Pipeline {
         // CloudFront's control plane: the profile as the keystore has it now, deployed later.
         let watching = Arc::new(AtomicBool::new(true));
         let (w, e) = (Arc::clone(&watching), Arc::clone(&edge));
-        std::thread::Builder::new()
+        let watcher = std::thread::Builder::new()
             .name("demo-deploy".into())
             .spawn(move || {
                 while w.load(Ordering::Relaxed) {
@@ -317,6 +336,7 @@ impl Pipeline {
             backend,
             edge_addr: edge_server.addr,
             watching,
+            watcher: Some(watcher),
             _servers: [gateway_server, edge_server],
         })
     }
@@ -405,7 +425,7 @@ fn walkthrough(p: &Pipeline) -> anyhow::Result<Value> {
         "cloudfront",
         "CloudFront field-level encryption",
         "plaintext in, ciphertext out (public key only)",
-        !edge.encrypted.is_empty() && !clear_after_edge,
+        !edge.encrypted.is_empty() && edge.messages_ok && !clear_after_edge,
         format!(
             "profile {} with key {}: {} encrypted as AWS Encryption SDK messages; {} passed as is",
             p.profile,
