@@ -201,6 +201,55 @@ fn form_round_trip_keeps_other_fields() {
 }
 
 #[test]
+fn json_round_trip_by_selectors() {
+    let k = keys();
+    let doc = serde_json::json!({
+        "card": {"number": "4111111111111111", "cvc": 123},
+        "items": [{"sku": "A-1", "qty": 2}, {"sku": "B-2", "qty": 1}],
+        "name": "Jane Doe"
+    });
+    let body = serde_json::to_vec(&doc).unwrap();
+    let fields = "/card/number,/card/cvc,/items/*/sku";
+    let encrypted = encrypt(&k, &["--json", "--fields", fields], &body);
+    let seen: serde_json::Value = serde_json::from_slice(&encrypted).unwrap();
+    assert!(
+        seen["card"]["number"].as_str().unwrap().starts_with("AYAD"),
+        "{seen}"
+    );
+    assert_eq!(seen["name"], "Jane Doe");
+    assert!(!String::from_utf8_lossy(&encrypted).contains("4111"));
+    let out = decrypt(&k, &["--json", "--fields", fields], &encrypted);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(back, doc);
+    // Base64 as API Gateway hands it over.
+    let event = base64::engine::general_purpose::STANDARD.encode(&encrypted);
+    let out = decrypt(
+        &k,
+        &["--json", "--fields", fields, "--base64-body"],
+        event.as_bytes(),
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        doc
+    );
+    // A picked value in clear is refused by its path (exit 1), never printed.
+    let out = decrypt(&k, &["--json", "--fields", fields], &body);
+    let err = assert_refused(&out, 1);
+    assert!(
+        err.contains("/card/number") && !err.contains("4111"),
+        "{err}"
+    );
+    // Bad selectors and --fields alone are usage errors.
+    assert_refused(&decrypt(&k, &["--json", "--fields", "card"], &encrypted), 2);
+    assert_refused(&decrypt(&k, &["--fields", "/card"], &encrypted), 2);
+}
+
+#[test]
 fn cannot_decrypt_is_exit_1() {
     let k = keys();
     let b64 = encrypt(&k, &[], SECRET);

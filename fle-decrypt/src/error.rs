@@ -35,6 +35,9 @@ pub enum Error {
     /// A form body or field pattern is not usable.
     #[error("invalid form: {0}")]
     InvalidForm(&'static str),
+    /// A JSON body, selector, or decrypted JSON value is not usable.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(&'static str),
     /// A form field failed to decrypt; the cause is the error of the message.
     #[error("field {field:?}")]
     Field {

@@ -273,7 +273,7 @@ pub fn decode_base64_message(text: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 }
 
 /// Whether the bytes could be the start of an ESDK message (v1 `01 80` or v2 `02`).
-fn looks_like_message(bytes: &[u8]) -> bool {
+pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
     matches!(bytes, [0x01, 0x80, ..] | [0x02, ..])
 }
 

@@ -35,6 +35,8 @@ pub mod document;
 pub mod encrypt;
 mod error;
 pub mod form;
+#[cfg(feature = "json")]
+pub mod json;
 mod keyring;
 mod keys;
 mod limits;

@@ -5,6 +5,7 @@ use crate::input;
 use anyhow::Context as _;
 use fle_decrypt::document::{DocumentError, KeyringDocument};
 use fle_decrypt::form::{decode_base64_message, decrypt_form, event_body, FieldPatterns};
+use fle_decrypt::json::{decrypt_json, JsonSelectors};
 use fle_decrypt::{Error, Keyring, Padding, PrivateKey};
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -37,12 +38,12 @@ pub struct Args {
     #[arg(long, default_value = "oaep-sha256", value_parser = parse_padding)]
     padding: Padding,
     /// The input is the raw message bytes, not base64.
-    #[arg(long, conflicts_with = "form")]
+    #[arg(long, conflicts_with_all = ["form", "json"])]
     binary: bool,
     #[command(flatten)]
     form: FormArgs,
-    /// With --form: the body is base64 (an API Gateway event with isBase64Encoded).
-    #[arg(long, requires = "form")]
+    /// With --form or --json: the body is base64 (an API Gateway event with isBase64Encoded).
+    #[arg(long, requires = "fields")]
     base64_body: bool,
     /// Input file, or `-` for standard input.
     #[arg(default_value = "-", value_name = "FILE")]
@@ -77,26 +78,41 @@ pub(crate) struct KeyRef {
     pub(crate) padding: Padding,
 }
 
-/// A form body instead of one value.
+/// A form or JSON body instead of one value.
 #[derive(Debug, clap::Args)]
 pub(crate) struct FormArgs {
     /// The input is an application/x-www-form-urlencoded body: work on the fields matching
     /// --fields and print the whole body.
-    #[arg(long, requires = "fields")]
+    #[arg(long, requires = "fields", conflicts_with = "json")]
     form: bool,
-    /// Field patterns, comma-separated: exact names or a prefix followed by `*`.
-    #[arg(long, value_name = "PATTERNS", requires = "form")]
+    /// The input is a JSON document: work on the values the --fields selectors pick (JSON
+    /// Pointers, `*` for any member or element) and print the whole document.
+    #[arg(long, requires = "fields")]
+    json: bool,
+    /// With --form: field patterns, comma-separated, exact names or a prefix followed by `*`.
+    /// With --json: selectors, comma-separated, e.g. `/card/number,/payments/*/iban`.
+    #[arg(long, value_name = "PATTERNS")]
     fields: Option<String>,
 }
 
+/// What the input is.
+pub(crate) enum Body {
+    Value,
+    Form(FieldPatterns),
+    Json(JsonSelectors),
+}
+
 impl FormArgs {
-    /// The field patterns when --form is given.
-    pub(crate) fn patterns(&self) -> Result<Option<FieldPatterns>, Failure> {
-        match (&self.fields, self.form) {
-            (Some(list), true) => FieldPatterns::parse(list)
-                .map(Some)
-                .map_err(|e| Failure::usage(anyhow::Error::new(e).context("--fields"))),
-            _ => Ok(None),
+    /// What --form / --json say the input is.
+    pub(crate) fn body(&self) -> Result<Body, Failure> {
+        let bad = |e: Error| Failure::usage(anyhow::Error::new(e).context("--fields"));
+        match (&self.fields, self.form, self.json) {
+            (Some(list), true, _) => FieldPatterns::parse(list).map(Body::Form).map_err(bad),
+            (Some(list), _, true) => JsonSelectors::parse(list).map(Body::Json).map_err(bad),
+            (Some(_), false, false) => Err(Failure::usage(anyhow::anyhow!(
+                "--fields needs --form or --json"
+            ))),
+            _ => Ok(Body::Value),
         }
     }
 }
@@ -183,6 +199,7 @@ pub(crate) fn classify(error: Error) -> Failure {
     match error.root() {
         Error::InvalidKey(_) => Failure::usage(error),
         Error::InvalidForm(_) => Failure::usage(error),
+        Error::InvalidJson(_) if !matches!(error, Error::Field { .. }) => Failure::usage(error),
         _ => Failure::no(error),
     }
 }
@@ -215,17 +232,24 @@ fn run_decrypt(args: Args) -> CmdResult {
     let keyring = load_keys(&args)?;
     let input = input::read(&args.input)?;
 
-    let output = if let Some(patterns) = args.form.patterns()? {
-        let body = if args.base64_body {
+    let kind = args.form.body()?;
+    let body = || -> Result<Vec<u8>, Failure> {
+        if args.base64_body {
             let text = std::str::from_utf8(&input)
                 .map_err(|_| Failure::no(anyhow::anyhow!("the base64 body is not text")))?;
-            event_body(text, true).map_err(classify)?
+            event_body(text, true).map_err(classify)
         } else {
-            input
-        };
-        decrypt_form(&keyring, &body, &patterns)
+            Ok(input.clone())
+        }
+    };
+    let output = if let Body::Form(patterns) = &kind {
+        decrypt_form(&keyring, &body()?, patterns)
             .map_err(classify)?
             .to_body()
+    } else if let Body::Json(selectors) = &kind {
+        let body = zeroize::Zeroizing::new(body()?);
+        let doc = decrypt_json(&keyring, &body, selectors).map_err(classify)?;
+        fle_decrypt::Secret::from_vec(doc.to_body().expose().to_vec())
     } else {
         let message = if args.binary {
             zeroize::Zeroizing::new(input)

@@ -1,6 +1,6 @@
 //! `fle encrypt`: make a field value or a whole form body exactly as CloudFront would.
 
-use crate::cmd::decrypt::{classify, FormArgs, KeyRef};
+use crate::cmd::decrypt::{classify, Body, FormArgs, KeyRef};
 use crate::exit::{CmdResult, Failure};
 use crate::input;
 use anyhow::Context as _;
@@ -9,9 +9,10 @@ use fle_decrypt::Suite;
 use std::io::Write as _;
 use std::path::PathBuf;
 
-/// Encrypt a value (or, with --form, the matching fields of a form body) into AWS Encryption
-/// SDK messages, exactly as CloudFront field-level encryption does: RSA-OAEP-SHA256 key
-/// wrapping, suite 0378, 4096-byte frames, base64 output.
+/// Encrypt a value (or, with --form, the matching fields of a form body; with --json, the
+/// values a JSON document's selectors pick) into AWS Encryption SDK messages, exactly as
+/// CloudFront field-level encryption does: RSA-OAEP-SHA256 key wrapping, suite 0378, 4096-byte
+/// frames, base64 output.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     printf 4111111111111111 | fle encrypt --public-key pub.pem --provider checkout --key-name checkout-2026-11\n  \
@@ -29,7 +30,7 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_FRAME_LENGTH)]
     frame_length: u32,
     /// Write the raw message bytes instead of base64.
-    #[arg(long, conflicts_with = "form")]
+    #[arg(long, conflicts_with_all = ["form", "json"])]
     binary: bool,
     #[command(flatten)]
     form: FormArgs,
@@ -71,8 +72,17 @@ fn run_encrypt(args: Args) -> CmdResult {
     .suite(args.suite)
     .frame_length(args.frame_length);
     let input = zeroize::Zeroizing::new(input::read(&args.input)?);
-    let output = if let Some(patterns) = args.form.patterns()? {
-        encrypt_form(&encryptor, &input, &patterns).map_err(classify)?
+    let output = match args.form.body()? {
+        Body::Form(patterns) => {
+            Some(encrypt_form(&encryptor, &input, &patterns).map_err(classify)?)
+        }
+        Body::Json(selectors) => Some(
+            fle_decrypt::json::encrypt_json(&encryptor, &input, &selectors).map_err(classify)?,
+        ),
+        Body::Value => None,
+    };
+    let output = if let Some(body) = output {
+        body
     } else if args.binary {
         encryptor.encrypt(&input).map_err(classify)?
     } else {
