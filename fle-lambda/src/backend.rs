@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fle_decrypt::form::{decrypt_form_with_threads, DecryptedForm, FieldPatterns};
+use fle_decrypt::json::{decrypt_json, DecryptedJson, JsonSelectors};
 use fle_decrypt::Decrypted;
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Request, Response};
@@ -20,6 +21,8 @@ use crate::threads;
 
 /// The only content type CloudFront field-level encryption applies to.
 pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+/// The content type of JSON bodies whose values an edge encrypted (`fle_decrypt::json`).
+pub const JSON_CONTENT_TYPE: &str = "application/json";
 
 /// How long one call to a key source may take in all (retries included), and one attempt:
 /// past that the request gets a 503 rather than waiting for the function's timeout.
@@ -154,6 +157,36 @@ impl<S: KeySource> Backend<S> {
         .await
     }
 
+    /// Decrypts the values `selectors` pick in a JSON request body (`application/json`; an
+    /// edge that encrypts JSON writes them as `fle_decrypt::json` reads them). A message for a
+    /// key not held triggers one refresh, as for forms.
+    ///
+    /// # Errors
+    /// [`BackendError::UnsupportedContentType`] for another content type; as
+    /// [`Backend::decrypt_request`] otherwise, naming the value's JSON path.
+    pub async fn decrypt_json_request(
+        &self,
+        request: &Request,
+        selectors: &JsonSelectors,
+    ) -> Result<DecryptedJson, BackendError> {
+        require_content_type(request, JSON_CONTENT_TYPE)?;
+        self.decrypt_json_body(request.body().as_ref(), selectors)
+            .await
+    }
+
+    /// Decrypts the values `selectors` pick in a JSON body.
+    ///
+    /// # Errors
+    /// As [`Backend::decrypt_json_request`].
+    pub async fn decrypt_json_body(
+        &self,
+        body: &[u8],
+        selectors: &JsonSelectors,
+    ) -> Result<DecryptedJson, BackendError> {
+        self.with_refresh(|keys| decrypt_json(keys.keyring(), body, selectors))
+            .await
+    }
+
     /// The configured fields of a request, still encrypted: to pass downstream.
     ///
     /// # Errors
@@ -215,12 +248,16 @@ impl<S: KeySource> Backend<S> {
 /// Refuses a request that is not a form: CloudFront encrypts only form bodies, so anything else
 /// reaching a handler that expects encrypted fields did not go through it as configured.
 fn require_form(request: &Request) -> Result<(), BackendError> {
+    require_content_type(request, FORM_CONTENT_TYPE)
+}
+
+fn require_content_type(request: &Request, wanted: &str) -> Result<(), BackendError> {
     let ok = request
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(FORM_CONTENT_TYPE));
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(wanted));
     if ok {
         Ok(())
     } else {
@@ -236,4 +273,101 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
         .header(CONTENT_TYPE, "application/json")
         .body(Body::Text(body))
         .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::source::{KeyMaterial, SourceError};
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+
+    /// One key, handed over as a PEM.
+    struct OneKey(Vec<u8>);
+
+    impl KeySource for OneKey {
+        fn describe(&self) -> String {
+            "one key".into()
+        }
+        async fn fetch(&self) -> Result<KeyMaterial, SourceError> {
+            Ok(KeyMaterial::Single {
+                provider_id: "spa".into(),
+                key_name: "spa-key".into(),
+                key: fle_decrypt::Secret::from_vec(self.0.clone()),
+            })
+        }
+    }
+
+    fn request(content_type: &str, body: &[u8]) -> Request {
+        use base64::Engine as _;
+        let event = serde_json::json!({
+            "resource": "/{proxy+}", "path": "/pay", "httpMethod": "POST",
+            "headers": {"content-type": content_type},
+            "multiValueHeaders": {"content-type": [content_type]},
+            "requestContext": {"accountId": "1", "stage": "prod", "httpMethod": "POST",
+                "resourcePath": "/{proxy+}", "path": "/prod/pay", "requestId": "r", "identity": {}},
+            "body": base64::engine::general_purpose::STANDARD.encode(body),
+            "isBase64Encoded": true
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn json_requests_decrypt_by_selector_and_refuse_by_path() {
+        let key = aws_lc_rs::rsa::PrivateDecryptingKey::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .unwrap();
+        let der = AsDer::<Pkcs8V1Der>::as_der(&key).unwrap();
+        let spki = AsDer::<PublicKeyX509Der>::as_der(&key.public_key()).unwrap();
+        let enc = fle_decrypt::encrypt::Encryptor::new(
+            fle_decrypt::encrypt::PublicKey::from_der(spki.as_ref()).unwrap(),
+            "spa",
+            "spa-key",
+        )
+        .unwrap();
+        let backend = Backend::new(
+            OneKey(der.as_ref().to_vec()),
+            None,
+            RefreshPolicy::default(),
+            Some(1),
+        );
+        let selectors = JsonSelectors::parse("/card/number,/items/*/sku").unwrap();
+        let plain = br#"{"card":{"number":"4111111111111111"},"items":[{"sku":"A"},{"sku":"B"}],"total":3}"#;
+        let body = fle_decrypt::json::encrypt_json(&enc, plain, &selectors).unwrap();
+
+        let doc = backend
+            .decrypt_json_request(
+                &request("application/json; charset=utf-8", &body),
+                &selectors,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            doc.get("/card/number").unwrap().expose(),
+            b"\"4111111111111111\""
+        );
+        assert_eq!(doc.get("/items/1/sku").unwrap().expose(), b"\"B\"");
+        let back: serde_json::Value = serde_json::from_slice(doc.to_body().expose()).unwrap();
+        assert_eq!(
+            back,
+            serde_json::from_slice::<serde_json::Value>(plain).unwrap()
+        );
+
+        let e = backend
+            .decrypt_json_request(&request(FORM_CONTENT_TYPE, &body), &selectors)
+            .await
+            .unwrap_err();
+        assert_eq!(e.class(), "UnsupportedContentType");
+        let e = backend
+            .decrypt_json_request(&request(JSON_CONTENT_TYPE, plain), &selectors)
+            .await
+            .unwrap_err();
+        assert_eq!(e.class(), "NotEncrypted");
+        // The answer names the class only; the error (for the log) names the path, never a value.
+        assert_eq!(e.body(), r#"{"error":"NotEncrypted"}"#);
+        let text = e.to_string();
+        assert!(
+            text.contains("/card/number") && !text.contains("4111"),
+            "{text}"
+        );
+    }
 }

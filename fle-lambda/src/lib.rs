@@ -56,7 +56,7 @@ pub mod source;
 pub mod threads;
 
 pub use aws::{AwsKeySource, SourceSpec};
-pub use backend::{json_response, Backend, FORM_CONTENT_TYPE};
+pub use backend::{json_response, Backend, FORM_CONTENT_TYPE, JSON_CONTENT_TYPE};
 pub use cache::{KeyCache, RefreshPolicy};
 pub use ciphertext::Ciphertext;
 pub use config::{Config, ConfigError};
