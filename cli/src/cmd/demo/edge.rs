@@ -557,11 +557,6 @@ impl Edge {
         body: &[u8],
         api_key: &str,
     ) -> Request {
-        let mut custom_headers = Headers::new();
-        custom_headers.insert(
-            edge_signer::API_KEY_HEADER.to_owned(),
-            vec![Header::new(edge_signer::API_KEY_HEADER, api_key)],
-        );
         let mut headers = Headers::new();
         // The origin request policy forwards the viewer's headers but Host: CloudFront sends
         // the origin's domain.
@@ -576,33 +571,12 @@ impl Edge {
                 .or_default()
                 .push(Header::new(name, value.clone()));
         }
-        headers.insert(
-            "host".into(),
-            vec![Header::new("Host", self.origin_host.clone())],
-        );
-        Request {
-            method: "POST".into(),
-            uri: uri.to_owned(),
-            querystring: querystring.to_owned(),
-            headers,
-            body: Some(Body {
-                input_truncated: false,
-                action: Some("read-only".into()),
-                encoding: Some("base64".into()),
-                data: base64::engine::general_purpose::STANDARD.encode(body),
-                extra: Default::default(),
-            }),
-            origin: Some(Origin {
-                custom: Some(CustomOrigin {
-                    domain_name: self.origin_host.clone(),
-                    path: self.origin_path.clone(),
-                    custom_headers,
-                    extra: Default::default(),
-                }),
-                extra: Default::default(),
-            }),
-            extra: Default::default(),
-        }
+        let to = OriginSpec {
+            host: &self.origin_host,
+            path: &self.origin_path,
+            api_key,
+        };
+        origin_request(&to, uri, querystring, headers, body)
     }
 
     fn observe(&self, key_name: &str, body: &[u8]) -> EdgeSeen {
@@ -635,31 +609,46 @@ impl Edge {
     }
 }
 
-/// A small origin request for the signer's first signing.
-pub fn probe_request(origin_host: &str, origin_path: &str) -> Request {
+/// Where CloudFront sends a request: the origin's domain and path, and its `x-api-key`
+/// custom header.
+pub struct OriginSpec<'a> {
+    pub host: &'a str,
+    pub path: &'a str,
+    pub api_key: &'a str,
+}
+
+/// The origin-request event's request as CloudFront hands it to the function: POST `uri` with
+/// `headers` (its Host set to the origin's), the body in base64, the origin and its custom
+/// header.
+pub fn origin_request(
+    to: &OriginSpec<'_>,
+    uri: &str,
+    querystring: &str,
+    mut headers: Headers,
+    body: &[u8],
+) -> Request {
     let mut custom_headers = Headers::new();
     custom_headers.insert(
         edge_signer::API_KEY_HEADER.to_owned(),
-        vec![Header::new(edge_signer::API_KEY_HEADER, "probe")],
+        vec![Header::new(edge_signer::API_KEY_HEADER, to.api_key)],
     );
-    let mut headers = Headers::new();
-    headers.insert("host".into(), vec![Header::new("Host", origin_host)]);
+    headers.insert("host".into(), vec![Header::new("Host", to.host)]);
     Request {
         method: "POST".into(),
-        uri: "/probe".into(),
-        querystring: String::new(),
+        uri: uri.to_owned(),
+        querystring: querystring.to_owned(),
         headers,
         body: Some(Body {
             input_truncated: false,
             action: Some("read-only".into()),
             encoding: Some("base64".into()),
-            data: base64::engine::general_purpose::STANDARD.encode(b"probe=1"),
+            data: base64::engine::general_purpose::STANDARD.encode(body),
             extra: Default::default(),
         }),
         origin: Some(Origin {
             custom: Some(CustomOrigin {
-                domain_name: origin_host.to_owned(),
-                path: origin_path.to_owned(),
+                domain_name: to.host.to_owned(),
+                path: to.path.to_owned(),
                 custom_headers,
                 extra: Default::default(),
             }),
@@ -667,6 +656,16 @@ pub fn probe_request(origin_host: &str, origin_path: &str) -> Request {
         }),
         extra: Default::default(),
     }
+}
+
+/// A small origin request for the signer's first signing.
+pub fn probe_request(origin_host: &str, origin_path: &str) -> Request {
+    let to = OriginSpec {
+        host: origin_host,
+        path: origin_path,
+        api_key: "probe",
+    };
+    origin_request(&to, "/probe", "", Headers::new(), b"probe=1")
 }
 
 /// The profile's public key: (id, name, encryptor).

@@ -395,8 +395,9 @@ fn parse_amz_date(s: &str) -> Option<SystemTime> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
+    use super::super::edge::{origin_request, OriginSpec};
     use super::*;
-    use edge_signer::event::{Body, CustomOrigin, Header, Headers, Origin, Request};
+    use edge_signer::event::{Header, Headers};
     use edge_signer::{Credentials, SigningParams, SigningTime};
 
     const HOST: &str = "abc123defg.execute-api.eu-west-1.amazonaws.com";
@@ -415,8 +416,6 @@ mod tests {
 
     /// A request signed by our edge signer at `at`, as it would reach the gateway.
     fn signed(secret: &str, at: SystemTime, body: &[u8]) -> Message {
-        let mut custom = Headers::new();
-        custom.insert("x-api-key".into(), vec![Header::new("x-api-key", "key-1")]);
         let mut headers = Headers::new();
         headers.insert(
             "content-type".into(),
@@ -425,29 +424,12 @@ mod tests {
                 "application/x-www-form-urlencoded",
             )],
         );
-        let request = Request {
-            method: "POST".into(),
-            uri: "/checkout".into(),
-            querystring: "a=1&b=two%20words".into(),
-            headers,
-            body: Some(Body {
-                input_truncated: false,
-                action: Some("read-only".into()),
-                encoding: Some("base64".into()),
-                data: base64::engine::general_purpose::STANDARD.encode(body),
-                extra: Default::default(),
-            }),
-            origin: Some(Origin {
-                custom: Some(CustomOrigin {
-                    domain_name: HOST.into(),
-                    path: "/prod".into(),
-                    custom_headers: custom,
-                    extra: Default::default(),
-                }),
-                extra: Default::default(),
-            }),
-            extra: Default::default(),
+        let to = OriginSpec {
+            host: HOST,
+            path: "/prod",
+            api_key: "key-1",
         };
+        let request = origin_request(&to, "/checkout", "a=1&b=two%20words", headers, body);
         let creds = Credentials::new("AKIDEXAMPLE", secret, Some("token")).unwrap();
         let secs = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
         let params = SigningParams {
