@@ -155,22 +155,9 @@ impl Drop for Pipeline {
     }
 }
 
-/// A fresh API key value: 40 letters and digits, as `fle api-keys rotate` makes them.
+/// A fresh API key value, made as `fle api-keys rotate` makes them.
 fn api_key_value() -> anyhow::Result<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(40);
-    while out.len() < 40 {
-        let mut b = [0u8; 64];
-        aws_lc_rs::rand::fill(&mut b).map_err(|_| anyhow!("no randomness"))?;
-        // 248 = 4 × 62: no modulo bias.
-        out.extend(
-            b.iter()
-                .filter(|x| **x < 248)
-                .filter_map(|x| ALPHABET.get(usize::from(*x % 62)).map(|c| char::from(*c))),
-        );
-    }
-    out.truncate(40);
-    Ok(out)
+    Ok(fle_ops::aws::api_keys::new_api_key_value()?.to_string())
 }
 
 /// The keystore's profile, made (key + profile) when it is missing. Returns the profile's

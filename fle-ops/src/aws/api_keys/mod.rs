@@ -32,6 +32,14 @@ use state::State;
 /// the signer signs exactly the header this rotation writes.
 pub use edge_signer::API_KEY_HEADER;
 
+/// A new API key value as the rotation makes them: 40 uniform random letters and digits.
+///
+/// # Errors
+/// The system has no randomness.
+pub fn new_api_key_value() -> Result<zeroize::Zeroizing<String>, ApiKeyError> {
+    random::api_key_value()
+}
+
 /// The steps of an API-key rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApiKeyStep {
