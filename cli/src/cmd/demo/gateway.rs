@@ -55,6 +55,8 @@ pub struct Gateway {
     /// The usage plan's keys, now.
     plan: RwLock<Vec<String>>,
     invoke: Box<Invoke>,
+    /// Keep what the last request looked like (the walkthrough's report); off under load.
+    record: bool,
     seen: RwLock<Option<Seen>>,
 }
 
@@ -94,8 +96,15 @@ impl Gateway {
             session_token: session_token.to_owned(),
             plan: RwLock::new(Vec::new()),
             invoke,
+            record: true,
             seen: RwLock::new(None),
         }
+    }
+
+    /// Whether to keep the last request for [`Gateway::last_seen`] (a copy of each body).
+    pub fn recording(mut self, on: bool) -> Self {
+        self.record = on;
+        self
     }
 
     /// Adds a key to the usage plan.
@@ -142,7 +151,7 @@ impl Gateway {
                     .with_body(json!({ "message": e }).to_string().into_bytes())
             }
         };
-        if let Ok(mut seen) = self.seen.write() {
+        if let Some(mut seen) = self.record.then(|| self.seen.write().ok()).flatten() {
             *seen = Some(Seen {
                 signed_headers: signed_headers_of(req).unwrap_or_default(),
                 body: req.body.clone(),

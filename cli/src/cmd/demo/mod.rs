@@ -271,13 +271,16 @@ impl Pipeline {
                 None => (500, b"{\"error\":\"runtime\"}".to_vec()),
             }
         });
-        let gateway = Arc::new(Gateway::new(
-            API_HOST,
-            REGION,
-            STAGE,
-            (edge::ACCESS_KEY, edge::SECRET_KEY, edge::SESSION_TOKEN),
-            invoke,
-        ));
+        let gateway = Arc::new(
+            Gateway::new(
+                API_HOST,
+                REGION,
+                STAGE,
+                (edge::ACCESS_KEY, edge::SECRET_KEY, edge::SESSION_TOKEN),
+                invoke,
+            )
+            .recording(!args.rotate),
+        );
         let api_key = api_key_value()?;
         gateway.add_key(&api_key);
         let g = Arc::clone(&gateway);
@@ -298,6 +301,7 @@ impl Pipeline {
             origin_host: API_HOST.to_owned(),
             origin_path: format!("/{STAGE}"),
             api_key,
+            record: !args.rotate,
         })?);
         let e = Arc::clone(&edge);
         let edge_server = Server::start("edge", move |req: Message| e.handle(&req))?;
