@@ -17,10 +17,10 @@ use zeroize::Zeroizing;
 const MAX_PATTERN_LEN: usize = 128;
 /// CloudFront accepts viewer bodies up to 1 MB; encryption grows each of at most 10 fields of
 /// 16 KB by about a third plus ~1 KB, so 2 MiB is comfortably above anything it forwards.
-const MAX_BODY_LEN: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_BODY_LEN: usize = 2 * 1024 * 1024;
 /// A profile encrypts at most 10 field patterns, but a body may repeat a name; each matching
 /// value costs an RSA operation, so cap them.
-const MAX_ENCRYPTED_FIELDS: usize = 32;
+pub(crate) const MAX_ENCRYPTED_FIELDS: usize = 32;
 /// Real forms have tens of fields (PHP refuses more than 1000 by default); a 1 MB body of `&`
 /// has a million empty ones, each costing a scan and a name decoding, so refuse such bodies.
 const MAX_FORM_PAIRS: usize = 10_000;

@@ -265,21 +265,22 @@ pub fn decrypt_json(
     body: &[u8],
     selectors: &JsonSelectors,
 ) -> Result<DecryptedJson, Error> {
+    // The caps of forms, for the same reasons: checked before any RSA work.
+    if body.len() > crate::form::MAX_BODY_LEN {
+        return Err(Error::LimitExceeded("JSON body size"));
+    }
     let mut doc = parse_body(body)?;
     let mut tag = [0u8; 16];
     aws_lc_rs::rand::fill(&mut tag).map_err(|_| Error::InvalidKey("no randomness"))?;
     let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    let mut fields: Vec<(String, Decrypted)> = Vec::new();
+    // Pass 1: every picked value must be a message; each is set aside and its place marked.
+    let mut messages: Vec<(String, Zeroizing<Vec<u8>>)> = Vec::new();
     for selector in &selectors.selectors {
         visit(
             &mut doc,
             selector,
             &mut String::new(),
             &mut |path, value| {
-                let field = |source: Error| Error::Field {
-                    field: path.to_owned(),
-                    source: Box::new(source),
-                };
                 // Base64 that decodes to something without an ESDK version byte is plaintext too
                 // (a card number is valid base64).
                 let message = match value {
@@ -288,14 +289,40 @@ pub fn decrypt_json(
                 }
                 .filter(|m| crate::form::looks_like_message(m))
                 .ok_or_else(|| Error::NotEncrypted(path.to_owned()))?;
-                let decrypted = keyring.decrypt(&message).map_err(field)?;
-                serde_json::from_slice::<serde::de::IgnoredAny>(decrypted.plaintext().expose())
-                    .map_err(|_| field(Error::InvalidJson("the decrypted value is not JSON")))?;
-                *value = Value::String(placeholder(&tag, fields.len()));
-                fields.push((path.to_owned(), decrypted));
+                if messages.len() >= crate::form::MAX_ENCRYPTED_FIELDS {
+                    return Err(Error::LimitExceeded(
+                        "number of encrypted values in a JSON body",
+                    ));
+                }
+                *value = Value::String(placeholder(&tag, messages.len()));
+                messages.push((path.to_owned(), message));
                 Ok(())
             },
         )?;
+    }
+    let field = |path: &str, source: Error| Error::Field {
+        field: path.to_owned(),
+        source: Box::new(source),
+    };
+    let mut rsa_operations: usize = 0;
+    for (path, message) in &messages {
+        let cost = keyring
+            .rsa_operations(message)
+            .map_err(|e| field(path, e))?;
+        rsa_operations = rsa_operations.saturating_add(cost);
+    }
+    if rsa_operations > usize::from(keyring.limits().max_rsa_operations_per_form()) {
+        return Err(Error::LimitExceeded(
+            "number of RSA operations in a JSON body",
+        ));
+    }
+    // Pass 2: decrypt; each plaintext must be a JSON value.
+    let mut fields: Vec<(String, Decrypted)> = Vec::with_capacity(messages.len());
+    for (path, message) in messages {
+        let decrypted = keyring.decrypt(&message).map_err(|e| field(&path, e))?;
+        serde_json::from_slice::<serde::de::IgnoredAny>(decrypted.plaintext().expose())
+            .map_err(|_| field(&path, Error::InvalidJson("the decrypted value is not JSON")))?;
+        fields.push((path, decrypted));
     }
     let skeleton = Zeroizing::new(
         serde_json::to_vec(&doc)

@@ -206,3 +206,21 @@ fn refusals_name_the_path_and_never_the_value() {
         Err(Error::InvalidJson(_))
     ));
 }
+
+/// A body that picks more values than a form may hold is refused before any RSA work, as a
+/// form with too many encrypted fields is.
+#[test]
+fn too_many_picked_values_are_refused_before_any_decryption() {
+    let (ring, enc, _) = keys();
+    let selectors = JsonSelectors::parse("/items/*").unwrap();
+    let items: Vec<Value> = (0..33).map(|i| json!(i)).collect();
+    let body = serde_json::to_vec(&json!({ "items": items })).unwrap();
+    let encrypted = encrypt_json(&enc, &body, &selectors).unwrap();
+    assert_eq!(
+        decrypt_json(&ring, &encrypted, &selectors).unwrap_err(),
+        Error::LimitExceeded("number of encrypted values in a JSON body")
+    );
+    let few = serde_json::to_vec(&json!({ "items": [1, 2, 3] })).unwrap();
+    let encrypted = encrypt_json(&enc, &few, &selectors).unwrap();
+    assert!(decrypt_json(&ring, &encrypted, &selectors).is_ok());
+}
