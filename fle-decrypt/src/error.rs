@@ -58,3 +58,14 @@ impl Error {
         }
     }
 }
+
+/// Pattern, selector and body-shape refusals of `fle-fields`, as the same classes here.
+impl From<fle_fields::Error> for Error {
+    fn from(e: fle_fields::Error) -> Self {
+        match e {
+            fle_fields::Error::InvalidForm(m) => Error::InvalidForm(m),
+            fle_fields::Error::InvalidJson(m) => Error::InvalidJson(m),
+            fle_fields::Error::LimitExceeded(m) => Error::LimitExceeded(m),
+        }
+    }
+}

@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Allowed workspace dependencies (normal and build; dev-dependencies are free).
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("fle-decrypt", &[]),
-    ("edge-signer", &[]),
+    ("fle-fields", &[]),
+    ("fle-decrypt", &["fle-fields"]),
+    ("edge-signer", &["fle-fields"]),
     ("fle-ops", &["fle-decrypt", "edge-signer"]),
     ("fle-lambda", &["fle-decrypt"]),
     ("checkout-backend", &["fle-lambda", "fle-decrypt"]),

@@ -107,8 +107,12 @@ impl FormArgs {
     pub(crate) fn body(&self) -> Result<Body, Failure> {
         let bad = |e: Error| Failure::usage(anyhow::Error::new(e).context("--fields"));
         match (&self.fields, self.form, self.json) {
-            (Some(list), true, _) => FieldPatterns::parse(list).map(Body::Form).map_err(bad),
-            (Some(list), _, true) => JsonSelectors::parse(list).map(Body::Json).map_err(bad),
+            (Some(list), true, _) => FieldPatterns::parse(list)
+                .map(Body::Form)
+                .map_err(|e| bad(e.into())),
+            (Some(list), _, true) => JsonSelectors::parse(list)
+                .map(Body::Json)
+                .map_err(|e| bad(e.into())),
             (Some(_), false, false) => Err(Failure::usage(anyhow::anyhow!(
                 "--fields needs --form or --json"
             ))),
