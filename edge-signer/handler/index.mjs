@@ -4,10 +4,12 @@
 // No npm runtime dependencies. The module is compiled once per container (at import); the
 // credentials come from the reserved variables; the time is passed in (the wasm has no clock).
 // Region and service come from config.json beside this file (written by `fle edge package`),
-// because Lambda@Edge has no environment variables of its own.
+// because Lambda@Edge has no environment variables of its own. With an `encrypt` section
+// (`fle edge package --encrypt PROFILE`) the module also encrypts the configured fields of the
+// body and signs the encrypted body; node:crypto supplies the randomness (wasm has none).
 
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -59,23 +61,52 @@ function hashBody(event) {
   return { slim, hash: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/** Copies a string into module memory, calls `fn(ptr, capacity, len)`, reads its answer. */
+function call(exports, fn, text) {
+  const { memory, alloc, dealloc } = exports;
+  // UTF-8 needs at most 3 bytes per UTF-16 unit: encode straight into module memory.
+  const capacity = text.length * 3;
+  const inPtr = alloc(capacity);
+  const { written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, inPtr, capacity));
+  // The module frees (and zeroes) the input buffer itself.
+  const packed = fn(inPtr, capacity, written);
+  const outPtr = Number(packed >> 32n);
+  const outLen = Number(packed & 0xffffffffn);
+  if (outPtr === 0) return null;
+  const answer = decoder.decode(new Uint8Array(memory.buffer, outPtr, outLen));
+  dealloc(outPtr, outLen);
+  return JSON.parse(answer);
+}
+
 /**
  * Compiles the signer module once and returns `sign(event, env, nowMs)` →
  * `{ signed, refusal?, result }`, where `result` is what the handler returns to CloudFront:
  * the event's request with the signing patch applied, or the refusal's response object.
- * `config` is `{ region?, service? }`.
+ * `config` is `{ region?, service?, encrypt? }`. `options.seed()` returns the 32 random bytes
+ * of one request as hex (default: node:crypto); tests pass a fixed one.
  */
-export function createSigner(wasmBytes, config = {}) {
+export function createSigner(wasmBytes, config = {}, options = {}) {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes), {});
-  const { memory, alloc, dealloc, sign } = instance.exports;
-  return function signEvent(event, env, nowMs) {
-    const hashed = hashBody(event);
+  const exports = instance.exports;
+  const encrypting = config.encrypt !== undefined && config.encrypt !== null;
+  const seed = options.seed ?? (() => randomBytes(32).toString('hex'));
+  if (encrypting) {
+    // A configuration the module refuses leaves every request refused (500), never forwarded.
+    const answer = call(exports, exports.configure, JSON.stringify(config.encrypt));
+    if (!answer?.configured) {
+      console.error(JSON.stringify({ msg: 'edge encryption not configured', error: answer?.error ?? 'no answer' }));
+    }
+  }
+  function signEvent(event, env, nowMs) {
+    // Encrypting changes the body, so the module hashes what it forwards.
+    const hashed = encrypting ? null : hashBody(event);
     const invocation = {
       event: hashed ? hashed.slim : event,
       time: Math.floor(nowMs / 1000),
       region: config.region,
       service: config.service,
       payloadSha256: hashed?.hash,
+      seed: encrypting ? seed() : undefined,
     };
     if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
       invocation.credentials = {
@@ -84,28 +115,21 @@ export function createSigner(wasmBytes, config = {}) {
         sessionToken: env.AWS_SESSION_TOKEN || undefined,
       };
     }
-    const json = JSON.stringify(invocation);
-    // UTF-8 needs at most 3 bytes per UTF-16 unit: encode straight into module memory.
-    const capacity = json.length * 3;
-    const inPtr = alloc(capacity);
-    const { written } = encoder.encodeInto(json, new Uint8Array(memory.buffer, inPtr, capacity));
-    // The module frees (and zeroes) the input buffer itself.
-    const packed = sign(inPtr, capacity, written);
-    const outPtr = Number(packed >> 32n);
-    const outLen = Number(packed & 0xffffffffn);
-    if (outPtr === 0) return { signed: false, refusal: 'internal error', result: internalError() };
-    const text = decoder.decode(new Uint8Array(memory.buffer, outPtr, outLen));
-    dealloc(outPtr, outLen);
-    const out = JSON.parse(text);
+    const out = call(exports, exports.sign, JSON.stringify(invocation));
+    if (out === null) return { signed: false, refusal: 'internal error', result: internalError() };
     if (!out.signed) return out;
     // The module answers with what changes (RequestPatch in the Rust crate); apply it to
-    // CloudFront's own request exactly as RequestPatch::apply does. The body is untouched.
+    // CloudFront's own request exactly as RequestPatch::apply does.
     const request = event.Records[0].cf.request;
     const headers = { ...request.headers };
     for (const name of out.patch.removeHeaders) delete headers[name];
     Object.assign(headers, out.patch.setHeaders);
-    return { signed: true, result: { ...request, querystring: out.patch.querystring, headers } };
-  };
+    const result = { ...request, querystring: out.patch.querystring, headers };
+    // The encrypted body replaces the viewer's (action "replace"); CloudFront sets its length.
+    if (out.patch.body) result.body = out.patch.body;
+    return { signed: true, result };
+  }
+  return signEvent;
 }
 
 function loadPackaged() {

@@ -125,6 +125,28 @@ pub struct Body {
     pub extra: Map<String, Value>,
 }
 
+impl Body {
+    /// A body that replaces the viewer's (`action: "replace"`): as text when it is UTF-8
+    /// (JSON and form bodies always are), else base64.
+    pub fn replacement(bytes: Vec<u8>) -> Self {
+        let (encoding, data) = match String::from_utf8(bytes) {
+            Ok(text) => ("text", text),
+            Err(e) => {
+                use base64::Engine as _;
+                let data = base64::engine::general_purpose::STANDARD.encode(e.as_bytes());
+                ("base64", data)
+            }
+        };
+        Self {
+            input_truncated: false,
+            action: Some("replace".into()),
+            encoding: Some(encoding.into()),
+            data,
+            extra: Map::new(),
+        }
+    }
+}
+
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Body")

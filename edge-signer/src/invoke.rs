@@ -5,9 +5,10 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::event::{OriginRequestEvent, Request};
+use crate::event::{Body, OriginRequestEvent, Request};
+use crate::fle::EdgeEncryption;
 use crate::sign::RequestPatch;
-use crate::sign::{sign_input, sign_request, Credentials, Refusal, SigningParams};
+use crate::sign::{sign_input, sign_request, Credentials, Refusal, SignInput, SigningParams};
 use crate::time::SigningTime;
 
 /// The service signed for when none is configured.
@@ -34,6 +35,93 @@ fn sign_lite(event: &lite::Event<'_>, params: &SigningParams<'_>) -> Result<Requ
         [record] => sign_input(&record.cf.request.input(), params),
         _ => Err(Refusal::MalformedEvent),
     }
+}
+
+/// Signs the one request of an origin-request event after encrypting the configured fields of
+/// its body with randomness from `seed` (32 bytes from a CSPRNG). The returned request
+/// carries the encrypted body (`action: "replace"`), and the signature covers it.
+///
+/// # Errors
+/// As [`sign_event`], and the refusals of [`EdgeEncryption::protect`].
+pub fn sign_event_encrypted(
+    event: &OriginRequestEvent,
+    params: &SigningParams<'_>,
+    encryption: &EdgeEncryption,
+    seed: &[u8; 32],
+) -> Result<Request, Refusal> {
+    let [record] = event.records.as_slice() else {
+        return Err(Refusal::MalformedEvent);
+    };
+    let request = &record.cf.request;
+    let content_type = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.first())
+        .map(|h| h.value.as_str());
+    let patch = encrypt_and_sign(
+        &SignInput::from_request(request),
+        content_type,
+        params,
+        encryption,
+        Some(seed),
+    )?;
+    let mut signed = request.clone();
+    patch.apply(&mut signed);
+    Ok(signed)
+}
+
+/// The request's configured fields encrypted, then signed over the new body, which the patch
+/// carries. The one path of the wasm entry and of [`sign_event_encrypted`].
+fn encrypt_and_sign(
+    input: &SignInput<'_>,
+    content_type: Option<&str>,
+    params: &SigningParams<'_>,
+    encryption: &EdgeEncryption,
+    seed: Option<&[u8; 32]>,
+) -> Result<RequestPatch, Refusal> {
+    let Some(body) = input.body.as_ref() else {
+        // No body object: a GET signs as usual, a POST is refused for "include body".
+        return sign_input(input, params);
+    };
+    if body.input_truncated {
+        return Err(Refusal::BodyTruncated);
+    }
+    let bytes = crate::sign::decode_body(body)?;
+    let seed = seed.ok_or(Refusal::EncryptionFailed)?;
+    let Some(encrypted) = encryption.protect(content_type, &bytes, seed)? else {
+        return sign_input(input, params);
+    };
+    let hash = crate::sigv4::sha256_hex(&encrypted);
+    let mut patch = sign_input(
+        input,
+        &SigningParams {
+            payload_sha256: Some(&hash),
+            ..*params
+        },
+    )?;
+    patch.body = Some(Body::replacement(encrypted));
+    Ok(patch)
+}
+
+/// [`encrypt_and_sign`] on the one request of a lite event; the seed as 64 hex digits.
+fn encrypt_and_sign_lite(
+    event: &lite::Event<'_>,
+    params: &SigningParams<'_>,
+    encryption: &EdgeEncryption,
+    seed: Option<&str>,
+) -> Result<RequestPatch, Refusal> {
+    let [record] = event.records.as_slice() else {
+        return Err(Refusal::MalformedEvent);
+    };
+    let request = &record.cf.request;
+    let seed = seed.and_then(crate::fle::parse_seed);
+    encrypt_and_sign(
+        &request.input(),
+        request.content_type(),
+        params,
+        encryption,
+        seed.as_deref(),
+    )
 }
 
 /// Signs an origin-request event given as JSON the way the wasm entry reads it (lite parse).
@@ -76,6 +164,9 @@ struct Invocation<'a> {
     credentials: Option<CredentialsJson>,
     #[serde(rename = "payloadSha256", default)]
     payload_sha256: Option<String>,
+    /// 64 hex digits from the host's CSPRNG, for edge encryption (wasm has no randomness).
+    #[serde(borrow, default)]
+    seed: Option<&'a str>,
 }
 
 /// Just the fields of an origin-request event that signing reads. Field names and required
@@ -116,7 +207,7 @@ mod lite {
         #[serde(borrow)]
         querystring: Cow<'a, str>,
         #[serde(borrow)]
-        headers: BTreeMap<Cow<'a, str>, Vec<HeaderShape>>,
+        headers: BTreeMap<Cow<'a, str>, Vec<HeaderEntry<'a>>>,
         #[serde(borrow, default)]
         body: Option<Body<'a>>,
         #[serde(borrow, default)]
@@ -124,12 +215,12 @@ mod lite {
     }
 
     #[derive(Deserialize)]
-    struct HeaderShape {
+    struct HeaderEntry<'a> {
         #[serde(default)]
         #[allow(dead_code)]
         key: Option<IgnoredAny>,
-        #[allow(dead_code)]
-        value: IgnoredAny,
+        #[serde(borrow)]
+        value: Cow<'a, str>,
     }
 
     #[derive(Deserialize)]
@@ -165,6 +256,14 @@ mod lite {
     }
 
     impl<'a> Request<'a> {
+        /// The first `content-type` header's value.
+        pub fn content_type(&self) -> Option<&str> {
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.first())
+                .map(|h| h.value.as_ref())
+        }
+
         pub fn input(&'a self) -> SignInput<'a> {
             SignInput {
                 method: &self.method,
@@ -215,6 +314,14 @@ struct CredentialsJson {
 /// [`outcome_json`]: the caller already holds the request, so it is not sent back. Never
 /// fails: unreadable input becomes a refusal.
 pub fn invoke_json(input: &[u8]) -> Vec<u8> {
+    invoke_json_with(input, None)
+}
+
+/// [`invoke_json`] with edge encryption: when `encryption` is given, the configured fields of
+/// the body are encrypted (with randomness from the invocation's `seed`, 64 hex digits) and
+/// the patch carries the new body, signed. Same input, same seed: same output, natively and
+/// in wasm.
+pub fn invoke_json_with(input: &[u8], encryption: Option<&EdgeEncryption>) -> Vec<u8> {
     let outcome = match serde_json::from_slice::<Invocation>(input) {
         Err(_) => Err(Refusal::MalformedEvent),
         Ok(inv) => match SigningTime::from_unix(inv.time) {
@@ -238,11 +345,26 @@ pub fn invoke_json(input: &[u8]) -> Vec<u8> {
                     time,
                     payload_sha256: inv.payload_sha256.as_deref(),
                 };
-                sign_lite(&inv.event, &params)
+                match encryption {
+                    Some(encryption) => {
+                        encrypt_and_sign_lite(&inv.event, &params, encryption, inv.seed)
+                    }
+                    None => sign_lite(&inv.event, &params),
+                }
             }
         },
     };
-    let written = match &outcome {
+    write_outcome(&outcome)
+}
+
+/// The answer for a request refused before it was read.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn refused_json(refusal: Refusal) -> Vec<u8> {
+    write_outcome(&Err(refusal))
+}
+
+fn write_outcome(outcome: &Result<RequestPatch, Refusal>) -> Vec<u8> {
+    let written = match outcome {
         Ok(patch) => serde_json::to_vec(&Signed {
             signed: true,
             patch,

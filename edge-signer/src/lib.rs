@@ -28,6 +28,7 @@
 //! ```
 
 pub mod event;
+pub mod fle;
 #[doc(hidden)]
 pub mod fuzzing;
 mod invoke;
@@ -37,7 +38,9 @@ pub mod time;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use invoke::{invoke_json, outcome_json, sign_event, DEFAULT_SERVICE};
+pub use invoke::{
+    invoke_json, invoke_json_with, outcome_json, sign_event, sign_event_encrypted, DEFAULT_SERVICE,
+};
 pub use sign::API_KEY_HEADER;
 pub use sign::{
     is_valid_scope_part, region_from_domain, sign_patch, sign_request, Credentials, Refusal,

@@ -1,5 +1,6 @@
 //! Signing a CloudFront origin request for API Gateway (or a Lambda function URL).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine as _;
@@ -119,6 +120,19 @@ pub enum Refusal {
     /// A POST, PUT or PATCH without the event's `body` object: the Lambda@Edge association
     /// lacks "include body", so the body cannot be hashed (500, a deployment fault).
     BodyNotIncluded,
+    /// Edge encryption: the body does not parse as its content type (400).
+    UnreadableBody,
+    /// Edge encryption: a body whose content type the configuration does not encrypt (415):
+    /// it could carry the fields in plaintext.
+    UnsupportedMediaType,
+    /// Edge encryption: a field the configuration requires is missing (400).
+    MissingField,
+    /// Edge encryption: more than 32 values to encrypt, each an RSA operation (400).
+    TooManyFields,
+    /// Edge encryption: the encrypted body is over what Lambda@Edge may forward (413).
+    EncryptedBodyTooLarge,
+    /// Edge encryption failed, or was configured without the host's randomness (500).
+    EncryptionFailed,
 }
 
 impl fmt::Display for Refusal {
@@ -133,6 +147,14 @@ impl fmt::Display for Refusal {
                 "request body not passed to the function: enable \"include body\" on the \
                  lambda@edge origin-request association"
             }
+            Self::UnreadableBody => "request body does not parse as its content type",
+            Self::UnsupportedMediaType => {
+                "request body is of a content type the edge does not encrypt"
+            }
+            Self::MissingField => "a required field is missing",
+            Self::TooManyFields => "more than 32 values to encrypt",
+            Self::EncryptedBodyTooLarge => "encrypted request body is over the edge's limit",
+            Self::EncryptionFailed => "field encryption failed",
         })
     }
 }
@@ -145,11 +167,16 @@ impl Refusal {
     pub fn response(self) -> Response {
         let (status, description) = match self {
             Self::BodyTruncated => ("413", "Payload Too Large"),
-            Self::DotSegment => ("400", "Bad Request"),
+            Self::EncryptedBodyTooLarge => ("413", "Payload Too Large"),
+            Self::DotSegment | Self::UnreadableBody | Self::MissingField | Self::TooManyFields => {
+                ("400", "Bad Request")
+            }
+            Self::UnsupportedMediaType => ("415", "Unsupported Media Type"),
             Self::MissingCredentials
             | Self::MalformedEvent
             | Self::BadConfig
-            | Self::BodyNotIncluded => ("500", "Internal Server Error"),
+            | Self::BodyNotIncluded
+            | Self::EncryptionFailed => ("500", "Internal Server Error"),
         };
         let mut headers = Headers::new();
         headers.insert(
@@ -174,7 +201,7 @@ impl Refusal {
 /// it. The wasm module returns this instead of the whole request, and the Node handler
 /// applies it exactly as [`RequestPatch::apply`] does. `Debug` shows header names only (the
 /// values hold the session token and the signature).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RequestPatch {
     pub querystring: String,
     /// Viewer copies of the signing headers and of `x-api-key`, and headers that repeat an
@@ -184,6 +211,10 @@ pub struct RequestPatch {
     /// `host`, `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token`, `authorization`.
     #[serde(rename = "setHeaders")]
     pub set_headers: Headers,
+    /// The new body when the edge encrypted fields: CloudFront forwards it instead of the
+    /// viewer's (`action: "replace"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<crate::event::Body>,
 }
 
 impl RequestPatch {
@@ -194,6 +225,9 @@ impl RequestPatch {
             .headers
             .retain(|name, _| !self.remove_headers.contains(name));
         request.headers.extend(self.set_headers);
+        if let Some(body) = self.body {
+            request.body = Some(body);
+        }
     }
 }
 
@@ -247,7 +281,7 @@ pub(crate) struct OriginInput<'a> {
 }
 
 impl<'a> SignInput<'a> {
-    fn from_request(request: &'a Request) -> Self {
+    pub(crate) fn from_request(request: &'a Request) -> Self {
         Self {
             method: &request.method,
             uri: &request.uri,
@@ -382,6 +416,7 @@ pub(crate) fn sign_input(
         querystring: query,
         remove_headers,
         set_headers: set,
+        body: None,
     })
 }
 
@@ -456,13 +491,18 @@ fn payload_sha256(
             Err(Refusal::MalformedEvent)
         };
     }
+    // Hash the decoded bytes themselves: a detour through a UTF-8 string would change them.
+    decode_body(body).map(|bytes| sigv4::sha256_hex(&bytes))
+}
+
+/// The body's bytes: `base64` (what CloudFront sends) or `text`.
+pub(crate) fn decode_body<'a>(body: &BodyInput<'a>) -> Result<Cow<'a, [u8]>, Refusal> {
     match body.encoding {
-        // Hash the decoded bytes themselves: a detour through a UTF-8 string would change them.
         Some("base64") | None => base64::engine::general_purpose::STANDARD
             .decode(body.data.as_bytes())
-            .map(|bytes| sigv4::sha256_hex(&bytes))
+            .map(Cow::Owned)
             .map_err(|_| Refusal::MalformedEvent),
-        Some("text") => Ok(sigv4::sha256_hex(body.data.as_bytes())),
+        Some("text") => Ok(Cow::Borrowed(body.data.as_bytes())),
         Some(_) => Err(Refusal::MalformedEvent),
     }
 }

@@ -1,6 +1,11 @@
 //! Plain exported functions for the Node handler (no wasm-bindgen): the host copies the
 //! invocation JSON into memory it got from `alloc`, calls `sign`, reads the result and frees it.
 //!
+//! `configure(ptr, n, len)` (same buffer contract) sets the edge encryption of every later
+//! `sign` from the `encrypt` section of config.json and answers `{"configured": true, "suite"}`
+//! or `{"configured": false, "error"}`; a failed `configure` leaves every `sign` refused, so a
+//! broken package never forwards plaintext.
+//!
 //! Memory contract: `alloc(n)` returns a buffer of exactly `n` bytes; `sign(ptr, n, len)`
 //! takes ownership of that buffer (the input is its first `len` bytes, so the host can encode
 //! straight into it) and returns `(out_ptr << 32) | out_len` of a new buffer the host must
@@ -43,7 +48,56 @@ pub unsafe extern "C" fn sign(ptr: *mut u8, capacity: usize, len: usize) -> u64 
     let buffer = zeroize::Zeroizing::new(unsafe {
         Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, capacity))
     });
-    let mut out = crate::invoke_json(buffer.get(..len).unwrap_or_default()).into_boxed_slice();
+    let input = buffer.get(..len).unwrap_or_default();
+    let out = ENCRYPTION.with(|cell| match &*cell.borrow() {
+        Encryption::Off => crate::invoke_json(input),
+        Encryption::On(encryption) => crate::invoke_json_with(input, Some(encryption)),
+        Encryption::Broken => crate::invoke::refused_json(crate::Refusal::EncryptionFailed),
+    });
+    hand_over(out)
+}
+
+/// What `configure` left for `sign`.
+enum Encryption {
+    Off,
+    On(crate::fle::EdgeEncryption),
+    Broken,
+}
+
+thread_local! {
+    static ENCRYPTION: core::cell::RefCell<Encryption> = const { core::cell::RefCell::new(Encryption::Off) };
+}
+
+/// Configures edge encryption from the `encrypt` section (JSON) held in the first `len` bytes
+/// of a buffer of `capacity` bytes from `alloc`; frees (and zeroes) that buffer.
+///
+/// # Safety
+/// As for `sign`.
+#[no_mangle]
+pub unsafe extern "C" fn configure(ptr: *mut u8, capacity: usize, len: usize) -> u64 {
+    // SAFETY: as for `dealloc`.
+    let buffer = zeroize::Zeroizing::new(unsafe {
+        Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, capacity))
+    });
+    let input = buffer.get(..len).unwrap_or_default();
+    let (state, answer) = match crate::fle::EdgeEncryption::from_json(input) {
+        Ok(encryption) => {
+            let suite = format!("{:#06x}", encryption.suite().id());
+            let answer = serde_json::json!({ "configured": true, "suite": suite });
+            (Encryption::On(encryption), answer)
+        }
+        Err(e) => (
+            Encryption::Broken,
+            serde_json::json!({ "configured": false, "error": e.to_string() }),
+        ),
+    };
+    ENCRYPTION.with(|cell| *cell.borrow_mut() = state);
+    hand_over(serde_json::to_vec(&answer).unwrap_or_default())
+}
+
+/// Leaks `out` to the host as `(ptr << 32) | len`, to be freed with `dealloc`.
+fn hand_over(out: Vec<u8>) -> u64 {
+    let mut out = out.into_boxed_slice();
     let (out_ptr, out_len) = (out.as_mut_ptr(), out.len());
     core::mem::forget(out);
     // wasm32 addresses and lengths fit in 32 bits; 0 tells the host something went wrong.

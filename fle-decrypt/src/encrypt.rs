@@ -365,20 +365,7 @@ pub fn encrypt_form(
     body: &[u8],
     patterns: &FieldPatterns,
 ) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(body.len().saturating_mul(2));
-    for (i, pair) in form::split_pairs(body)?.enumerate() {
-        if i > 0 {
-            out.push(b'&');
-        }
-        if patterns.matches(&pair.name()) {
-            let value = Zeroizing::new(form::percent_decode(pair.raw_value, true));
-            let b64 = encryptor.encrypt_base64(&value)?;
-            out.extend_from_slice(pair.raw_name);
-            out.push(b'=');
-            form::form_encode(b64.as_bytes(), &mut out);
-        } else {
-            out.extend_from_slice(pair.raw);
-        }
-    }
-    Ok(out)
+    form::map_values(body, patterns, |_, value| {
+        Ok(encryptor.encrypt_base64(value)?.into_bytes())
+    })
 }

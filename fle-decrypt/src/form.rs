@@ -12,6 +12,8 @@ use crate::secret::Secret;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
+#[cfg(feature = "encrypt")]
+pub(crate) use fle_fields::form::map_values;
 pub use fle_fields::form::FieldPatterns;
 pub(crate) use fle_fields::form::{form_encode, percent_decode, split_pairs, Pair};
 /// The body size and the number of encrypted values a form may have (shared with the edge).

@@ -195,6 +195,37 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
+/// Rewrites the value of every pair whose (decoded) name matches `patterns`, keeping every
+/// other byte of the body: `f` gets the decoded name and the form-decoded value and returns
+/// the new value, which is form-encoded into place. Used to encrypt as CloudFront does.
+///
+/// # Errors
+/// The body's limits ([`split_pairs`]), then the first error of `f`.
+pub fn map_values<E: From<Error>>(
+    body: &[u8],
+    patterns: &FieldPatterns,
+    mut f: impl FnMut(&[u8], &[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, E> {
+    let mut out = Vec::with_capacity(body.len().saturating_mul(2));
+    for (i, pair) in split_pairs(body)?.enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        let name = pair.name();
+        if patterns.matches(&name) {
+            // The decoded value may be the plaintext being protected.
+            let value = zeroize::Zeroizing::new(percent_decode(pair.raw_value, true));
+            let new = f(&name, &value);
+            out.extend_from_slice(pair.raw_name);
+            out.push(b'=');
+            form_encode(&new?, &mut out);
+        } else {
+            out.extend_from_slice(pair.raw);
+        }
+    }
+    Ok(out)
+}
+
 /// Decodes `%XX` escapes (a malformed escape stays as written); with `plus_is_space`, `+`
 /// becomes a space as form decoding requires.
 pub fn percent_decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {

@@ -15,9 +15,13 @@ const MAX_SELECTORS: usize = 64;
 /// Most segments in one selector.
 const MAX_DEPTH: usize = 32;
 
+/// One segment of a selector.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+pub enum Segment {
+    /// An object member of this name, or (when it is a canonical decimal index) an array
+    /// element.
     Name(String),
+    /// `*`: every member of an object, every element of an array.
     Any,
 }
 
@@ -81,6 +85,12 @@ impl JsonSelectors {
         self.text.clone()
     }
 
+    /// The parsed selectors, for a caller that walks a document of its own (the edge walks the
+    /// raw JSON text to keep every byte it does not encrypt).
+    pub fn segments(&self) -> impl Iterator<Item = &[Segment]> {
+        self.selectors.iter().map(Vec::as_slice)
+    }
+
     /// Calls `f` on every value the selectors pick in `doc`, with its concrete path
     /// (`/payments/0/iban`): selector by selector, each in document order. A selected value
     /// that is absent is skipped.
@@ -135,8 +145,16 @@ fn overlap(a: &[Segment], b: &[Segment]) -> bool {
     a.iter().zip(b).all(|(x, y)| x.meets(y))
 }
 
-/// RFC 6901 form of one concrete segment.
-fn escape(segment: &str) -> String {
+/// The array index a name segment stands for: canonical decimal only (RFC 6901: no leading
+/// zeros, no sign).
+pub fn array_index(name: &str) -> Option<usize> {
+    name.parse::<usize>()
+        .ok()
+        .filter(|_| name == "0" || !name.starts_with('0'))
+}
+
+/// RFC 6901 form of one concrete segment (`~` → `~0`, `/` → `~1`).
+pub fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
@@ -171,11 +189,7 @@ fn visit<E>(
             }
         }
         (Value::Array(items), Segment::Name(name)) => {
-            let index = name.parse::<usize>().ok().filter(|_| {
-                // RFC 6901: no leading zeros, no sign.
-                name == "0" || !name.starts_with('0')
-            });
-            if let Some(child) = index.and_then(|i| items.get_mut(i)) {
+            if let Some(child) = array_index(name).and_then(|i| items.get_mut(i)) {
                 step(path, name, child)?;
             }
         }

@@ -3,8 +3,11 @@
 
 Reads a JSON array on stdin; each item is
   {"name", "event", "result", "credentials": {accessKeyId, secretAccessKey, sessionToken?} | null,
-   "time": RFC3339, "region": str | null, "service": str, "expect": "signed" | "<status>"}
-where `result` is what the Lambda@Edge handler (or `fle edge sign`) returned for `event`.
+   "time": RFC3339, "region": str | null, "service": str, "expect": "signed" | "<status>",
+   "encrypted": bool?}
+where `result` is what the Lambda@Edge handler (or `fle edge sign`) returned for `event`. With
+"encrypted", the edge encrypted fields: the result must replace the body (action "replace"),
+and the signature must cover the body it forwards, not the viewer's.
 
 For a signed request it rebuilds what CloudFront sends to the origin and API Gateway
 receives: host = origin domain, path = origin path + uri, the forwarded querystring, the
@@ -60,7 +63,14 @@ def check_signed(item, fail):
 
     if out.get("method") != event_req["method"] or out.get("uri") != event_req["uri"]:
         fail("method or uri changed")
-    if out.get("body") != event_req.get("body"):
+    forwarded_body = event_req.get("body")
+    if item.get("encrypted"):
+        forwarded_body = out.get("body") or {}
+        if forwarded_body.get("action") != "replace":
+            fail("the encrypted body does not replace the viewer's")
+        if forwarded_body == event_req.get("body"):
+            fail("the body is the viewer's")
+    elif out.get("body") != event_req.get("body"):
         fail("body changed")
     if headers.get("host") != [domain]:
         fail(f"host is {headers.get('host')}, not the origin domain {domain}")
@@ -105,7 +115,7 @@ def check_signed(item, fail):
     if bad:
         fail(f"signs headers CloudFront rewrites: {bad}")
 
-    body = event_req.get("body")
+    body = forwarded_body
     if body is None:
         body_bytes = b""
     elif body.get("encoding", "base64") == "base64":

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context as _};
 use edge_signer::event::OriginRequestEvent;
+use edge_signer::fle::{EdgeEncryption, EncryptConfig, FieldRules};
 use edge_signer::{Credentials, SigningParams, SigningTime};
 
 use crate::exit::{CmdResult, Failure};
@@ -14,8 +15,9 @@ use crate::exit::{CmdResult, Failure};
 /// The handler source, embedded so the zip always carries the handler this binary was built with.
 pub(crate) const HANDLER_JS: &str = include_str!("../../../edge-signer/handler/index.mjs");
 
-/// The Lambda@Edge zip target: well under the 1 MB viewer-event limit, fast cold starts.
-const ZIP_BUDGET_BYTES: u64 = 150 * 1024;
+/// The Lambda@Edge zip target (edge encryption included): well under the 1 MB viewer-event
+/// limit, fast cold starts.
+const ZIP_BUDGET_BYTES: u64 = 250 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -48,6 +50,14 @@ struct SignArgs {
     /// The signing time, RFC 3339 (e.g. 2026-01-02T03:04:05Z) [default: now].
     #[arg(long, value_name = "RFC3339")]
     time: Option<String>,
+    /// A package's config.json (`fle edge package` writes it): with an `encrypt` section, the
+    /// configured fields of the body are encrypted first, as the packaged handler does.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The 32 random bytes of this request's encryption, as 64 hex digits, to reproduce what
+    /// the handler wrote with the same randomness [default: fresh from the OS].
+    #[arg(long, value_name = "HEX", requires = "config")]
+    seed: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +77,39 @@ struct PackageArgs {
     /// Overwrite --out if it exists.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    encrypt: EncryptArgs,
+}
+
+/// Edge encryption: what `--encrypt PROFILE` writes into config.json.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Edge encryption")]
+struct EncryptArgs {
+    /// Encrypt fields at the edge with this profile's public key, provider ID and key name
+    /// (read from the keystore, or CloudFront with --backend aws). Form bodies: the profile's
+    /// field patterns. The profile must not be in a field-level encryption configuration:
+    /// CloudFront would encrypt the same fields again.
+    #[arg(long, value_name = "PROFILE")]
+    encrypt: Option<String>,
+    /// JSON bodies: comma-separated selectors (JSON Pointers, `*` for any member or element),
+    /// e.g. /card/number,/payments/*/iban.
+    #[arg(long, value_name = "LIST", requires = "encrypt")]
+    json_fields: Option<String>,
+    /// Comma-separated selectors or form-field patterns a body must carry (else 400).
+    #[arg(long, value_name = "LIST", requires = "encrypt")]
+    required: Option<String>,
+    /// Algorithm suite: 0x0478 (committing, unsigned: the default) or 0x0378 (CloudFront's).
+    #[arg(long, value_name = "ID", requires = "encrypt", value_parser = ["0x0478", "0x0378"])]
+    suite: Option<String>,
+    /// Local keystore directory [default: $FLE_HOME, else ./.fle]
+    #[arg(long, value_name = "DIR", requires = "encrypt")]
+    keystore: Option<PathBuf>,
+    /// Where the profile lives.
+    #[arg(long, value_enum, requires = "encrypt")]
+    backend: Option<crate::cmd::store::BackendKind>,
+    /// AWS named profile, with --backend aws.
+    #[arg(long, value_name = "NAME", requires = "encrypt")]
+    aws_profile: Option<String>,
 }
 
 pub fn run(args: Args) -> CmdResult {
@@ -126,7 +169,21 @@ fn sign(args: SignArgs) -> CmdResult {
         time,
         payload_sha256: None,
     };
-    let outcome = edge_signer::sign_event(&event, &params);
+    let encryption = match &args.config {
+        None => None,
+        Some(path) => read_encryption(path)?,
+    };
+    let outcome = match &encryption {
+        None => edge_signer::sign_event(&event, &params),
+        Some(encryption) => {
+            let seed = match &args.seed {
+                Some(hex) => edge_signer::fle::parse_seed(hex)
+                    .ok_or_else(|| Failure::usage(anyhow!("--seed: expected 64 hex digits")))?,
+                None => os_seed()?,
+            };
+            edge_signer::sign_event_encrypted(&event, &params, encryption, &seed)
+        }
+    };
     let json = edge_signer::outcome_json(&outcome);
     let result = json
         .get("result")
@@ -142,6 +199,27 @@ fn sign(args: SignArgs) -> CmdResult {
         ))),
         Err(refusal) => Err(Failure::no(anyhow!("refused: {refusal}"))),
     }
+}
+
+/// The edge encryption of a package's config.json, if it has an `encrypt` section.
+fn read_encryption(path: &Path) -> Result<Option<EdgeEncryption>, Failure> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let config: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let Some(section) = config.get("encrypt") else {
+        return Ok(None);
+    };
+    let section = serde_json::to_vec(section).context("reading the encrypt section")?;
+    EdgeEncryption::from_json(&section)
+        .map(Some)
+        .map_err(|e| Failure::usage(anyhow!("{}: {e}", path.display())))
+}
+
+/// 32 bytes from the operating system's CSPRNG (what node:crypto gives the handler).
+fn os_seed() -> Result<zeroize::Zeroizing<[u8; 32]>, Failure> {
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    aws_lc_rs::rand::fill(&mut seed[..]).map_err(|_| anyhow!("no randomness from the OS"))?;
+    Ok(seed)
 }
 
 fn now() -> Result<SigningTime, Failure> {
@@ -197,11 +275,25 @@ fn package(args: PackageArgs) -> CmdResult {
             HANDLER_IMPORTS.join(", ")
         )));
     }
+    let encrypt = match &args.encrypt.encrypt {
+        None => None,
+        Some(profile) => Some(encrypt_config(profile, &args.encrypt)?),
+    };
+    if encrypt.is_some() && !exports.iter().any(|e| e == "configure") {
+        return Err(Failure::usage(anyhow!(
+            "edge package: {} does not export configure: it cannot encrypt (build it from this edge-signer crate)",
+            wasm_path.display()
+        )));
+    }
     let mut config = serde_json::Map::new();
     if let Some(region) = &args.region {
         config.insert("region".into(), region.clone().into());
     }
     config.insert("service".into(), args.service.clone().into());
+    if let Some(encrypt) = &encrypt {
+        let section = serde_json::to_value(encrypt).context("writing config.json")?;
+        config.insert("encrypt".into(), section);
+    }
     let config = serde_json::to_vec_pretty(&config).context("writing config.json")?;
 
     let zip = zip::write(&[
@@ -219,10 +311,91 @@ fn package(args: PackageArgs) -> CmdResult {
         args.region.as_deref().unwrap_or("from the origin domain"),
         args.service
     );
+    if let Some(e) = &encrypt {
+        let json = e.json.as_ref().map_or(0, |j| j.fields.len());
+        let form = e.form.as_ref().map_or(0, |f| f.fields.len());
+        eprintln!(
+            "fle: the edge encrypts for profile {} (provider {}, key {}, suite {}): {json} JSON selector(s), {form} form pattern(s)",
+            e.profile,
+            e.provider_id,
+            e.key_name,
+            e.suite.as_deref().unwrap_or("0x0478"),
+        );
+    }
     if size > ZIP_BUDGET_BYTES {
         eprintln!("fle: warning: zip is over the {ZIP_BUDGET_BYTES}-byte budget");
     }
     Ok(())
+}
+
+/// The `encrypt` section for a profile: its public key (PEM), provider ID and key name from the
+/// store, its field patterns for forms, `--json-fields` for JSON. Checked by the same parser
+/// the wasm module runs, so a package never carries a configuration its module refuses.
+fn encrypt_config(profile: &str, args: &EncryptArgs) -> Result<EncryptConfig, Failure> {
+    let ctx = "edge package --encrypt";
+    let mut store = crate::cmd::store::StoreArgs::defaults()?;
+    if let Some(dir) = &args.keystore {
+        store.keystore = Some(dir.clone());
+    }
+    if let Some(backend) = args.backend {
+        store.backend = backend;
+    }
+    if args.aws_profile.is_some() {
+        store.aws_profile.clone_from(&args.aws_profile);
+    }
+    let b = crate::cmd::store::open(&store)?;
+    let fail = |e| crate::cmd::store::store_failure(ctx, e, "");
+    let p = fle_ops::backend::profile_by_name(b.as_ref(), profile).map_err(fail)?;
+    let [entity] = p.config.encryption_entities.as_slice() else {
+        return Err(Failure::no(anyhow!(
+            "{ctx}: profile {profile:?} has {} encryption entities; the edge encrypts for one",
+            p.config.encryption_entities.len()
+        )));
+    };
+    let in_config = b.list_configs().map_err(fail)?.into_iter().find(|c| {
+        let ct = &c.config.content_type_profile_config.content_type_profiles;
+        let qa = &c.config.query_arg_profile_config.query_arg_profiles;
+        ct.iter()
+            .any(|t| t.profile_id.as_deref() == Some(p.id.as_str()))
+            || qa.iter().any(|q| q.profile_id == p.id)
+    });
+    if let Some(c) = in_config {
+        return Err(Failure::no(anyhow!(
+            "{ctx}: profile {profile:?} is in field-level encryption configuration {}: CloudFront encrypts it; \
+             an edge-encrypted profile must be in no configuration",
+            c.id
+        )));
+    }
+    let key = b.get_public_key(&entity.public_key_id).map_err(fail)?;
+    let list = |s: &Option<String>| -> Vec<String> {
+        s.iter()
+            .flat_map(|l| l.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let required = list(&args.required);
+    let json_fields = list(&args.json_fields);
+    let (json_required, form_required): (Vec<String>, Vec<String>) =
+        required.into_iter().partition(|r| r.starts_with('/'));
+    let config = EncryptConfig {
+        profile: p.config.name.clone(),
+        provider_id: entity.provider_id.clone(),
+        key_name: key.config.name.clone(),
+        public_key: key.config.encoded_key.clone(),
+        suite: args.suite.clone(),
+        json: (!json_fields.is_empty()).then_some(FieldRules {
+            fields: json_fields,
+            required: json_required,
+        }),
+        form: (!entity.field_patterns.is_empty()).then(|| FieldRules {
+            fields: entity.field_patterns.clone(),
+            required: form_required,
+        }),
+    };
+    EdgeEncryption::new(&config).map_err(|e| Failure::usage(anyhow!("{ctx}: {e}")))?;
+    Ok(config)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> CmdResult {

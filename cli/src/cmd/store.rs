@@ -122,6 +122,20 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// Every argument at its default (environment variables included), for a command that
+    /// takes only some of them.
+    ///
+    /// # Errors
+    /// An environment variable holds a value the argument refuses.
+    pub fn defaults() -> Result<Self, Failure> {
+        use clap::{Args as _, FromArgMatches as _};
+        let command = Self::augment_args(clap::Command::new("fle"));
+        command
+            .try_get_matches_from(["fle"])
+            .and_then(|m| Self::from_arg_matches(&m))
+            .map_err(|e| Failure::usage(anyhow!("{e}")))
+    }
+
     /// Opens the chosen backend.
     ///
     /// # Errors

@@ -148,3 +148,105 @@ test('packaged layout: `handler` loads wasm + config.json once, signs, and logs 
     assert.ok(!line.includes(creds.secretAccessKey) && !line.includes(creds.sessionToken), 'secret in log');
   }
 });
+
+// Edge encryption: the same event, configuration and seed give the same request from the wasm
+// handler and from `fle edge sign --config --seed` (native Rust), for both suites and for JSON
+// and form bodies; botocore verifies the signature over the encrypted body.
+const { generateKeyPairSync } = await import('node:crypto');
+const encryptKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' });
+
+function encryptConfig(suite) {
+  return {
+    region: 'eu-west-1',
+    service: 'execute-api',
+    encrypt: {
+      profile: 'spa', providerId: 'spa-provider', keyName: 'spa-key', publicKey: encryptKey, suite,
+      json: { fields: ['/card/number', '/payments/*/iban', '/meta'], required: ['/card/number'] },
+      form: { fields: ['card_*'] },
+    },
+  };
+}
+
+function encryptEvent(contentType, body) {
+  const ev = event(manifest.cases.find((c) => c.name === 'post-form-origin-path'));
+  const req = ev.Records[0].cf.request;
+  req.headers['content-type'] = [{ key: 'Content-Type', value: contentType }];
+  req.body.data = Buffer.from(body).toString('base64');
+  return ev;
+}
+
+const encryptBodies = [
+  ['application/json', '{"card": {"number": "4111 1111 1111 1111"}, "payments": [{"iban": "DE89"}, {"iban": 7}], "meta": {"a": [1, 2.50, null]}, "n": 12.50}'],
+  ['application/json; charset=utf-8', '{"card":{"number":4111111111111111}}'],
+  ['application/x-www-form-urlencoded', 'card_number=4111+1111&card_cvc=123&name=Ada'],
+  ['application/json', '{"card": {}}'],
+  ['text/plain', 'card_number=4111'],
+];
+
+test('edge encryption: wasm handler and `fle edge sign --config --seed` forward the same bytes; botocore verifies them', () => {
+  const wasm = readFileSync(need(wasmPath, 'build the wasm'));
+  const creds = credentialsFor({ session_token: true });
+  const dir = mkdtempSync(join(tmpdir(), 'fle-edge-enc-'));
+  const items = [];
+  let n = 0;
+  for (const suite of ['0x0478', '0x0378']) {
+    const config = encryptConfig(suite);
+    const configFile = join(dir, `config-${suite}.json`);
+    writeFileSync(configFile, JSON.stringify(config));
+    for (const [contentType, body] of encryptBodies) {
+      n += 1;
+      const seed = Buffer.alloc(32, n).toString('hex');
+      const sign = createSigner(wasm, config, { seed: () => seed });
+      const ev = encryptEvent(contentType, body);
+      const out = sign(structuredClone(ev), envFor(creds), nowMs);
+      const file = join(dir, 'ev.json');
+      writeFileSync(file, JSON.stringify(ev));
+      const run = spawnSync(need(flePath, 'build fle'), ['edge', 'sign', '--event', file, '--time', manifest.time, '--config', configFile, '--seed', seed], {
+        env: { PATH: process.env.PATH, ...envFor(creds) }, encoding: 'utf8',
+      });
+      const what = `${suite} ${contentType} ${body.slice(0, 20)}`;
+      assert.equal(run.status, out.signed ? 0 : 1, `${what}: ${run.stderr}`);
+      assert.deepStrictEqual(out.result, JSON.parse(run.stdout), `${what}: native and wasm differ`);
+      if (out.signed) {
+        assert.equal(out.result.body.action, 'replace', what);
+        assert.ok(!out.result.body.data.includes('4111'), `${what}: plaintext forwarded`);
+        items.push({ name: what, event: ev, result: out.result, credentials: creds, time: manifest.time, region: 'eu-west-1', service: 'execute-api', expect: 'signed', encrypted: true });
+      } else {
+        assert.match(out.result.status, /^4\d\d$/, what);
+        assert.ok(!JSON.stringify(out.result).includes('4111'), `${what}: plaintext in the refusal`);
+      }
+    }
+  }
+  assert.equal(items.length, 6, 'three bodies encrypt in each suite');
+  const python = process.env.FLE_TEST_PYTHON;
+  assert.ok(python, 'FLE_TEST_PYTHON is not set: run scripts/test.sh');
+  const run = spawnSync(python, [join(root, 'tests/oracle/sigv4_verify.py')], { input: JSON.stringify(items), encoding: 'utf8' });
+  assert.equal(run.status, 0, `botocore verifier:\n${run.stdout}${run.stderr}`);
+  assert.equal(run.stdout.split('\n').filter((l) => l.startsWith('ok   ')).length, items.length, run.stdout);
+});
+
+test('edge encryption: two requests never share randomness, and a broken configuration forwards nothing', async () => {
+  const wasm = readFileSync(need(wasmPath, 'build the wasm'));
+  const creds = credentialsFor({});
+  const sign = createSigner(wasm, encryptConfig('0x0478'));
+  const ev = encryptEvent(...encryptBodies[0]);
+  const a = sign(structuredClone(ev), envFor(creds), nowMs);
+  const b = sign(structuredClone(ev), envFor(creds), nowMs);
+  assert.equal(a.signed && b.signed, true);
+  assert.notEqual(a.result.body.data, b.result.body.data, 'node:crypto seeds each request');
+
+  const logged = [];
+  const original = console.error;
+  console.error = (...x) => logged.push(x.join(' '));
+  let broken;
+  try {
+    const config = encryptConfig('0x0478');
+    config.encrypt.publicKey = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n';
+    broken = createSigner(wasm, config)(structuredClone(ev), envFor(creds), nowMs);
+  } finally {
+    console.error = original;
+  }
+  assert.equal(broken.signed, false);
+  assert.equal(broken.result.status, '500');
+  assert.match(logged.join('\n'), /edge encryption not configured.*publicKey/);
+});
