@@ -1,6 +1,8 @@
 //! `fle edge package`: the zip holds index.mjs, the wasm module (custom sections stripped)
-//! and config.json, stays within 150 KB, and the extracted handler signs exactly as
-//! `fle edge sign` does. Needs the release wasm and `fle` (scripts/test.sh builds both),
+//! and config.json, stays within 250 KB, and the extracted handler signs exactly as
+//! `fle edge sign` does. With `--encrypt PROFILE`, config.json carries the profile's public
+//! key, provider and key name from the keystore, and the extracted handler forwards a JSON body
+//! whose selected fields `fle decrypt` opens with the profile's keyring. Needs the release wasm and `fle` (scripts/test.sh builds both),
 //! $FLE_TEST_PYTHON (to unzip with an implementation we did not write) and node.
 
 #![allow(
@@ -71,7 +73,7 @@ fn package_unzips_runs_and_matches_native() {
         String::from_utf8_lossy(&out.stderr)
     );
     let size = std::fs::metadata(&zip).unwrap().len();
-    assert!(size <= 150 * 1024, "zip is {size} bytes, over 150 KB");
+    assert!(size <= 250 * 1024, "zip is {size} bytes, over 250 KB");
 
     // Unzip with Python's zipfile (checks CRCs) and list the entries.
     let extract = dir.join("x");
@@ -273,5 +275,188 @@ fn package_without_wasm_uses_the_module_built_into_fle_anywhere() {
         std::fs::read(dir.join("a.zip")).unwrap(),
         std::fs::read(dir.join("b.zip")).unwrap()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `fle` with a keystore.
+fn fle(home: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(fle_bin())
+        .args(args)
+        .env("FLE_HOME", home)
+        .env_remove("FLE_BACKEND")
+        .output()
+        .unwrap();
+    out
+}
+
+#[test]
+fn encrypt_package_carries_the_profile_and_its_handler_encrypts_what_the_keyring_opens() {
+    let dir = std::env::temp_dir().join(format!("fle-edge-package-enc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let home = dir.join("keystore");
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    ok(fle(
+        &home,
+        &[
+            "keys",
+            "generate",
+            "--name",
+            "spa-2026-12",
+            "--provider",
+            "spa",
+        ],
+    ));
+    ok(fle(
+        &home,
+        &[
+            "profiles",
+            "create",
+            "--name",
+            "spa",
+            "--key",
+            "spa-2026-12",
+            "--field",
+            "card_*",
+        ],
+    ));
+    let zip = dir.join("edge.zip");
+    let zip_arg = zip.to_str().unwrap();
+    let wasm_path = wasm();
+    let wasm_arg = wasm_path.to_str().unwrap();
+    let package = |extra: &[&str]| {
+        let mut args = vec![
+            "edge",
+            "package",
+            "--force",
+            "--out",
+            zip_arg,
+            "--wasm",
+            wasm_arg,
+            "--encrypt",
+            "spa",
+        ];
+        args.extend_from_slice(extra);
+        fle(&home, &args)
+    };
+    // Selectors are checked as the module checks them: an overlap is refused, nothing written.
+    let refused = package(&["--json-fields", "/card,/card/number"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("overlap"));
+    assert!(!zip.exists());
+    ok(package(&[
+        "--json-fields",
+        "/card/number,/payments/*/iban",
+        "--required",
+        "/card/number",
+    ]));
+
+    let extract = dir.join("x");
+    let script = "import sys, zipfile\nzipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])";
+    ok(Command::new(python())
+        .args(["-c", script])
+        .arg(&zip)
+        .arg(&extract)
+        .output()
+        .unwrap());
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(extract.join("config.json")).unwrap()).unwrap();
+    let encrypt = &config["encrypt"];
+    assert_eq!(encrypt["profile"], "spa");
+    assert_eq!(encrypt["providerId"], "spa");
+    assert_eq!(encrypt["keyName"], "spa-2026-12");
+    assert!(encrypt["publicKey"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN PUBLIC KEY-----"));
+    assert_eq!(
+        encrypt["json"]["fields"],
+        serde_json::json!(["/card/number", "/payments/*/iban"])
+    );
+    assert_eq!(
+        encrypt["json"]["required"],
+        serde_json::json!(["/card/number"])
+    );
+    assert_eq!(encrypt["form"]["fields"], serde_json::json!(["card_*"]));
+    let text = serde_json::to_string(&config).unwrap();
+    assert!(!text.contains("PRIVATE"), "a private key in the package");
+
+    // The extracted handler, as Lambda imports it, on a JSON checkout.
+    let body = r#"{"card": {"number": "4111 1111 1111 1111"}, "payments": [{"iban": "DE89370400440532013000"}], "total": 12.50}"#;
+    let mut event: Value = serde_json::from_slice(
+        &std::fs::read(root().join("edge-signer/tests/fixtures/post-form-origin-path.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let request = &mut event["Records"][0]["cf"]["request"];
+    request["headers"]["content-type"] =
+        serde_json::json!([{"key": "Content-Type", "value": "application/json"}]);
+    use base64::Engine as _;
+    request["body"]["data"] = base64::engine::general_purpose::STANDARD
+        .encode(body)
+        .into();
+    let event_file = dir.join("event.json");
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    let js = format!(
+        "const {{ handler }} = await import({:?}); const fs = await import('node:fs');\n\
+         console.log(JSON.stringify(await handler(JSON.parse(fs.readFileSync({:?}, 'utf8')))));",
+        format!("file://{}", extract.join("index.mjs").display()),
+        event_file.display().to_string()
+    );
+    let node = ok(Command::new("node")
+        .args(["--input-type=module", "-e", &js])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        )
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .expect("node not found: the edge tests need Node.js 20"));
+    let forwarded: Value = serde_json::from_slice(&node.stdout).unwrap();
+    assert_eq!(forwarded["body"]["action"], "replace", "{forwarded}");
+    let data = forwarded["body"]["data"].as_str().unwrap();
+    assert!(!data.contains("4111") && !data.contains("DE89"), "{data}");
+    assert!(
+        data.contains(r#""total": 12.50}"#),
+        "the rest is forwarded as sent: {data}"
+    );
+    let sent = dir.join("forwarded.json");
+    std::fs::write(&sent, data).unwrap();
+
+    // A profile CloudFront encrypts with (in a field-level encryption configuration) is not
+    // also encrypted at the edge: the fields would be encrypted twice.
+    ok(fle(&home, &["configs", "create", "--profile", "spa"]));
+    let twice = package(&["--json-fields", "/card/number"]);
+    assert_eq!(twice.status.code(), Some(1), "{}", String::from_utf8_lossy(&twice.stderr));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("CloudFront encrypts it"));
+
+    let keyring = home.join("private/spa.json");
+    let opened = ok(fle(
+        &home,
+        &[
+            "decrypt",
+            "--keyring",
+            keyring.to_str().unwrap(),
+            "--json",
+            "--fields",
+            "/card/number,/payments/*/iban",
+            sent.to_str().unwrap(),
+        ],
+    ));
+    let opened: Value = serde_json::from_slice(&opened.stdout).unwrap();
+    assert_eq!(opened, serde_json::from_str::<Value>(body).unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,6 +3,11 @@
 // the headers to forward — for a 1 KB and a 1 MB POST, warm, in one process. Also the module
 // load (compile + instantiate) time and the packaged zip size. Prints a Markdown table.
 //
+// Then edge encryption: a 1 KB JSON body with 3 fields to encrypt, encrypted and signed, warm,
+// by the wasm handler (suites 0x0478 and 0x0378) and by the AWS Encryption SDK for JavaScript
+// (native node:crypto, one message per field, as it works) plus @smithy/signature-v4 over the
+// encrypted body. Also the module load with an encrypt section (it parses the RSA key).
+//
 // Usage: node bench/bench.mjs   (after `npm ci`, the release wasm build and `cargo build -p fle-cli`)
 
 import { spawnSync } from 'node:child_process';
@@ -14,6 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 import aws4 from 'aws4';
+import { buildEncrypt } from '@aws-crypto/encrypt-node';
+import { RawRsaKeyringNode } from '@aws-crypto/raw-rsa-keyring-node';
+import { generateKeyPairSync } from 'node:crypto';
 
 import { createSigner } from '../index.mjs';
 
@@ -134,3 +142,61 @@ for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 console.log('');
 console.log(`wasm module load (compile + instantiate, median of 30): ${loads[15].toFixed(0)} µs`);
 console.log(`wasm module: ${wasm.length} bytes (before stripping custom sections); zip from fle edge package: ${statSync(zip).size} bytes`);
+
+// ---- edge encryption -------------------------------------------------------------------
+const publicKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' });
+const fields = ['/card/number', '/card/cvc', '/payments/*/iban'];
+const encryptSection = (suite) => ({ profile: 'bench', providerId: 'bench', keyName: 'bench-key', publicKey, suite, json: { fields } });
+const doc = {
+  card: { number: '4111111111111111', cvc: 123, holder: 'Ada Lovelace' },
+  payments: [{ iban: 'DE89370400440532013000', amount: 12.5 }],
+  items: Array.from({ length: 14 }, (_, i) => ({ sku: `SKU-${1000 + i}`, name: `item number ${i}`, qty: i + 1, price: 9.99 })),
+};
+const jsonBody = Buffer.from(JSON.stringify(doc));
+function jsonEvent() {
+  const ev = structuredClone(baseEvent);
+  const req = ev.Records[0].cf.request;
+  req.headers['content-type'] = [{ key: 'Content-Type', value: 'application/json' }];
+  req.body.data = jsonBody.toString('base64');
+  return ev;
+}
+const esdk = buildEncrypt('REQUIRE_ENCRYPT_REQUIRE_DECRYPT').encrypt;
+const esdk0378 = buildEncrypt('FORBID_ENCRYPT_ALLOW_DECRYPT').encrypt;
+const keyring = new RawRsaKeyringNode({ keyName: 'bench-key', keyNamespace: 'bench', rsaKey: { publicKey }, oaepHash: 'sha256' });
+function esdkPeer(encrypt, suiteId) {
+  return async (ev) => {
+    const { req, origin, query } = parts(ev);
+    const body = JSON.parse(Buffer.from(req.body.data, 'base64').toString('utf8'));
+    const seal = async (value) => (await encrypt(keyring, Buffer.from(JSON.stringify(value)), { suiteId, frameLength: 4096 })).result.toString('base64');
+    body.card.number = await seal(body.card.number);
+    body.card.cvc = await seal(body.card.cvc);
+    for (const p of body.payments) p.iban = await seal(p.iban);
+    const signed = await smithy.sign({
+      method: req.method, protocol: 'https:', hostname: origin.domainName, path: origin.path + req.uri, query,
+      headers: { host: origin.domainName, 'x-api-key': origin.customHeaders['x-api-key'][0].value }, body: JSON.stringify(body),
+    }, { signingDate: new Date(now) });
+    return signed.headers;
+  };
+}
+const encLoads = [];
+for (let i = 0; i < 30; i++) {
+  const t = process.hrtime.bigint();
+  createSigner(wasm, { encrypt: encryptSection('0x0478') });
+  encLoads.push(Number(process.hrtime.bigint() - t) / 1000);
+}
+encLoads.sort((a, b) => a - b);
+const encPeers = {
+  'fle wasm handler, suite 0x0478': (() => { const s = createSigner(wasm, { encrypt: encryptSection('0x0478') }); return (ev) => { const o = s(ev, env, now); if (!o.signed) throw new Error(o.refusal); return o; }; })(),
+  'fle wasm handler, suite 0x0378': (() => { const s = createSigner(wasm, { encrypt: encryptSection('0x0378') }); return (ev) => { const o = s(ev, env, now); if (!o.signed) throw new Error(o.refusal); return o; }; })(),
+  'ESDK for JavaScript + @smithy/signature-v4, suite 0x0478': esdkPeer(esdk, 0x0478),
+  'ESDK for JavaScript + @smithy/signature-v4, suite 0x0378': esdkPeer(esdk0378, 0x0378),
+};
+const encMedians = await timeAll(Object.values(encPeers), jsonEvent(), 20, 10);
+console.log('');
+console.log(`Edge encryption: ${jsonBody.length}-byte JSON body, ${fields.length} fields encrypted, then signed (warm, median of 200)`);
+console.log('');
+console.log('| encrypt + sign | µs per request (median) |');
+console.log('| --- | ---: |');
+Object.keys(encPeers).forEach((name, i) => console.log(`| ${name} | ${encMedians[i].toFixed(0)} |`));
+console.log('');
+console.log(`wasm module load with an encrypt section (compile + instantiate + configure, median of 30): ${encLoads[15].toFixed(0)} µs`);
