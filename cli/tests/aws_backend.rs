@@ -461,7 +461,7 @@ fn aws_keys_profiles_configs_end_to_end() {
 
 #[test]
 fn aws_rotation_interrupted_after_each_step_converges() {
-    interrupted_rotations("secrets-manager", &[1, 2, 3, 4, 5]);
+    interrupted_rotations("secrets-manager", &[1, 2, 3, 4, 5, 6]);
 }
 
 #[test]

@@ -159,7 +159,12 @@ fn interrupted_after_step_4_converges() {
 }
 
 #[test]
-fn interrupted_after_step_5_is_complete() {
+fn interrupted_after_step_5_converges() {
+    interrupted_rotation_converges(5);
+}
+
+#[test]
+fn interrupted_after_step_6_is_complete() {
     let s = Store::with_profile();
     let out = s.run(&[
         "keys",
@@ -169,7 +174,7 @@ fn interrupted_after_step_5_is_complete() {
         "--new-key-name",
         "k2",
         "--danger-stop-after",
-        "5",
+        "6",
     ]);
     assert_eq!(out.status.code(), Some(KILLED));
     assert_eq!(

@@ -86,17 +86,22 @@ function call(exports, fn, text) {
  * of one request as hex (default: node:crypto); tests pass a fixed one.
  */
 export function createSigner(wasmBytes, config = {}, options = {}) {
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes), {});
-  const exports = instance.exports;
+  const module = new WebAssembly.Module(wasmBytes);
   const encrypting = config.encrypt !== undefined && config.encrypt !== null;
+  // Tests only: a fixed seed reuses AES-GCM keys and IVs across requests.
   const seed = options.seed ?? (() => randomBytes(32).toString('hex'));
-  if (encrypting) {
-    // A configuration the module refuses leaves every request refused (500), never forwarded.
-    const answer = call(exports, exports.configure, JSON.stringify(config.encrypt));
-    if (!answer?.configured) {
-      console.error(JSON.stringify({ msg: 'edge encryption not configured', error: answer?.error ?? 'no answer' }));
+  let exports;
+  function instantiate() {
+    exports = new WebAssembly.Instance(module, {}).exports;
+    if (encrypting) {
+      // A configuration the module refuses leaves every request refused (500), never forwarded.
+      const answer = call(exports, exports.configure, JSON.stringify(config.encrypt));
+      if (!answer?.configured) {
+        console.error(JSON.stringify({ msg: 'edge encryption not configured', error: answer?.error ?? 'no answer' }));
+      }
     }
   }
+  instantiate();
   function signEvent(event, env, nowMs) {
     // Encrypting changes the body, so the module hashes what it forwards.
     const hashed = encrypting ? null : hashBody(event);
@@ -115,7 +120,14 @@ export function createSigner(wasmBytes, config = {}, options = {}) {
         sessionToken: env.AWS_SESSION_TOKEN || undefined,
       };
     }
-    const out = call(exports, exports.sign, JSON.stringify(invocation));
+    let out;
+    try {
+      out = call(exports, exports.sign, JSON.stringify(invocation));
+    } catch (e) {
+      // A trap leaves the instance's memory in an unknown state: the next request gets a new one.
+      instantiate();
+      throw e;
+    }
     if (out === null) return { signed: false, refusal: 'internal error', result: internalError() };
     if (!out.signed) return out;
     // The module answers with what changes (RequestPatch in the Rust crate); apply it to

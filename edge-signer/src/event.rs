@@ -127,7 +127,7 @@ pub struct Body {
 
 impl Body {
     /// A body that replaces the viewer's (`action: "replace"`): as text when it is UTF-8
-    /// (JSON and form bodies always are), else base64.
+    /// (JSON bodies are; a form body may not be), else base64.
     pub fn replacement(bytes: Vec<u8>) -> Self {
         let (encoding, data) = match String::from_utf8(bytes) {
             Ok(text) => ("text", text),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::event::{Body, OriginRequestEvent, Request};
-use crate::fle::EdgeEncryption;
+use crate::fle::{BodyHeaders, EdgeEncryption};
 use crate::sign::RequestPatch;
 use crate::sign::{sign_input, sign_request, Credentials, Refusal, SignInput, SigningParams};
 use crate::time::SigningTime;
@@ -53,14 +53,15 @@ pub fn sign_event_encrypted(
         return Err(Refusal::MalformedEvent);
     };
     let request = &record.cf.request;
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|v| v.first())
-        .map(|h| h.value.as_str());
+    let headers = BodyHeaders::collect(
+        request
+            .headers
+            .iter()
+            .map(|(name, values)| (name.as_str(), values.iter().map(|h| &h.value))),
+    );
     let patch = encrypt_and_sign(
         &SignInput::from_request(request),
-        content_type,
+        &headers,
         params,
         encryption,
         Some(seed),
@@ -74,21 +75,30 @@ pub fn sign_event_encrypted(
 /// carries. The one path of the wasm entry and of [`sign_event_encrypted`].
 fn encrypt_and_sign(
     input: &SignInput<'_>,
-    content_type: Option<&str>,
+    headers: &BodyHeaders<'_>,
     params: &SigningParams<'_>,
     encryption: &EdgeEncryption,
     seed: Option<&[u8; 32]>,
 ) -> Result<RequestPatch, Refusal> {
     let Some(body) = input.body.as_ref() else {
-        // No body object: a GET signs as usual, a POST is refused for "include body".
-        return sign_input(input, params);
+        // No body object: the association lacks "include body". Only a GET or HEAD is sure to
+        // carry no body that would reach the origin unread (CloudFront forwards a DELETE's).
+        return if ["GET", "HEAD"]
+            .iter()
+            .any(|m| input.method.eq_ignore_ascii_case(m))
+        {
+            sign_input(input, params)
+        } else {
+            Err(Refusal::BodyNotIncluded)
+        };
     };
     if body.input_truncated {
         return Err(Refusal::BodyTruncated);
     }
-    let bytes = crate::sign::decode_body(body)?;
+    // The viewer's body may be the plaintext being protected: wiped when done.
+    let bytes = zeroize::Zeroizing::new(crate::sign::decode_body(body)?.into_owned());
     let seed = seed.ok_or(Refusal::EncryptionFailed)?;
-    let Some(encrypted) = encryption.protect(content_type, &bytes, seed)? else {
+    let Some(encrypted) = encryption.protect(headers, &bytes, seed)? else {
         return sign_input(input, params);
     };
     let hash = crate::sigv4::sha256_hex(&encrypted);
@@ -117,7 +127,7 @@ fn encrypt_and_sign_lite(
     let seed = seed.and_then(crate::fle::parse_seed);
     encrypt_and_sign(
         &request.input(),
-        request.content_type(),
+        &request.body_headers(),
         params,
         encryption,
         seed.as_deref(),
@@ -256,12 +266,13 @@ mod lite {
     }
 
     impl<'a> Request<'a> {
-        /// The first `content-type` header's value.
-        pub fn content_type(&self) -> Option<&str> {
-            self.headers
-                .get("content-type")
-                .and_then(|v| v.first())
-                .map(|h| h.value.as_ref())
+        /// Every `content-type` and `content-encoding` value.
+        pub fn body_headers(&self) -> crate::fle::BodyHeaders<'_> {
+            crate::fle::BodyHeaders::collect(
+                self.headers
+                    .iter()
+                    .map(|(name, values)| (name.as_ref(), values.iter().map(|h| &h.value))),
+            )
         }
 
         pub fn input(&'a self) -> SignInput<'a> {

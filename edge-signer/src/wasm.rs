@@ -52,7 +52,7 @@ pub unsafe extern "C" fn sign(ptr: *mut u8, capacity: usize, len: usize) -> u64 
     let out = ENCRYPTION.with(|cell| match &*cell.borrow() {
         Encryption::Off => crate::invoke_json(input),
         Encryption::On(encryption) => crate::invoke_json_with(input, Some(encryption)),
-        Encryption::Broken => crate::invoke::refused_json(crate::Refusal::EncryptionFailed),
+        Encryption::Broken => crate::invoke::refused_json(crate::Refusal::BadConfig),
     });
     hand_over(out)
 }

@@ -7,8 +7,8 @@
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    Attachment, Config, ConfigBody, KeyEntry, KeyStatus, KeyringDocument, Profile, ProfileConfig,
-    PublicKey, PublicKeyConfig, RotationNote,
+    Attachment, Config, ConfigBody, EdgeVersion, KeyEntry, KeyStatus, KeyringDocument, Profile,
+    ProfileConfig, PublicKey, PublicKeyConfig, RotationNote,
 };
 
 /// A change of one private key's state in a provider's keyring.
@@ -59,6 +59,27 @@ pub trait Backend {
     ) -> StoreResult<Attachment>;
     fn list_attachments(&self) -> StoreResult<Vec<Attachment>>;
 
+    /// Edge encryption: publishes `zip` as a new version of the Lambda@Edge function
+    /// `function`, described by `description`, unless a version with that description exists
+    /// (a rerun after an interruption finds it). Returns the version and whether this call
+    /// published it.
+    fn publish_edge_version(
+        &self,
+        function: &str,
+        zip: &[u8],
+        description: &str,
+    ) -> StoreResult<(EdgeVersion, bool)>;
+    /// Points the origin-request association of `distribution_id`'s cache behavior
+    /// `path_pattern` (`*`: the default one) at `version_arn`, with the body included, unless
+    /// it already is (IfMatch), then waits until the distribution is deployed. Returns whether
+    /// it changed.
+    fn associate_edge_version(
+        &self,
+        distribution_id: &str,
+        path_pattern: &str,
+        version_arn: &str,
+    ) -> StoreResult<bool>;
+
     /// Providers that have a keyring.
     fn list_providers(&self) -> StoreResult<Vec<String>>;
     /// The provider's keyring (empty if it has none yet).
@@ -84,6 +105,13 @@ pub trait Backend {
     fn health(&self) -> Vec<String> {
         Vec::new()
     }
+}
+
+/// Lambda's `CodeSha256` of a zip: base64 of its SHA-256.
+pub fn edge_code_sha256(zip: &[u8]) -> String {
+    use base64::Engine as _;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, zip);
+    base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
 }
 
 /// Finds a public key by name.

@@ -34,6 +34,7 @@
 //!     new_key_name: None,
 //!     switch_delay: Duration::ZERO,
 //!     dry_run: false,
+//!     edge: None,
 //! };
 //! let report = rotation::rotate(&store, &req, &mut |_step, _outcome| ControlFlow::Continue(()), &mut |_| {})?;
 //! println!("now encrypting with {}", report.new_key);

@@ -58,6 +58,17 @@ pub struct ProfileConfig {
     pub encryption_entities: Vec<EncryptionEntity>,
 }
 
+/// What a profile's comment carries when the edge encrypts it (`fle edge package --encrypt`)
+/// rather than CloudFront: a rotation must then deploy the edge function with the new key.
+pub const EDGE_MARK: &str = "[fle:edge]";
+
+impl ProfileConfig {
+    /// Whether the edge encrypts this profile (its comment carries [`EDGE_MARK`]).
+    pub fn edge_encrypted(&self) -> bool {
+        self.comment.contains(EDGE_MARK)
+    }
+}
+
 /// `FieldLevelEncryptionProfile`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -118,6 +129,30 @@ pub struct Config {
     pub last_modified_time: String,
     pub etag: String,
     pub config: ConfigBody,
+}
+
+/// A published version of a Lambda@Edge function that encrypts fields (the local keystore's
+/// record; on AWS, Lambda's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EdgeVersion {
+    pub function: String,
+    /// The version's ARN (qualified with its number).
+    pub arn: String,
+    /// What the package holds (e.g. which key): a rerun finds its own version by it.
+    pub description: String,
+    /// Base64 SHA-256 of the zip, as Lambda reports `CodeSha256`.
+    pub code_sha256: String,
+}
+
+/// The origin-request function version a distribution's cache behavior runs (local record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EdgeAssociation {
+    pub distribution_id: String,
+    /// `*` for the default cache behavior, else the behavior's path pattern.
+    pub path_pattern: String,
+    pub version_arn: String,
 }
 
 /// A configuration attached to a distribution's cache behavior (local backend's record of it).

@@ -440,7 +440,12 @@ fn encrypt_package_carries_the_profile_and_its_handler_encrypts_what_the_keyring
     // also encrypted at the edge: the fields would be encrypted twice.
     ok(fle(&home, &["configs", "create", "--profile", "spa"]));
     let twice = package(&["--json-fields", "/card/number"]);
-    assert_eq!(twice.status.code(), Some(1), "{}", String::from_utf8_lossy(&twice.stderr));
+    assert_eq!(
+        twice.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
     assert!(String::from_utf8_lossy(&twice.stderr).contains("CloudFront encrypts it"));
 
     let keyring = home.join("private/spa.json");

@@ -44,19 +44,21 @@ struct SignArgs {
     /// The API's region [default: the region in an execute-api or lambda-url origin domain].
     #[arg(long)]
     region: Option<String>,
-    /// The service to sign for: execute-api (API Gateway) or lambda (function URLs).
-    #[arg(long, default_value = edge_signer::DEFAULT_SERVICE)]
-    service: String,
+    /// The service to sign for: execute-api (API Gateway) or lambda (function URLs)
+    /// [default: --config's, else execute-api].
+    #[arg(long)]
+    service: Option<String>,
     /// The signing time, RFC 3339 (e.g. 2026-01-02T03:04:05Z) [default: now].
     #[arg(long, value_name = "RFC3339")]
     time: Option<String>,
-    /// A package's config.json (`fle edge package` writes it): with an `encrypt` section, the
-    /// configured fields of the body are encrypted first, as the packaged handler does.
+    /// A package's config.json (`fle edge package` writes it): its region and service (unless
+    /// given here) and, with an `encrypt` section, the configured fields of the body are
+    /// encrypted first, as the packaged handler does.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The 32 random bytes of this request's encryption, as 64 hex digits, to reproduce what
-    /// the handler wrote with the same randomness [default: fresh from the OS].
-    #[arg(long, value_name = "HEX", requires = "config")]
+    /// Tests only: the 32 random bytes of the encryption as 64 hex digits, to compare with the
+    /// handler given the same. A seed used twice reuses AES-GCM keys and IVs: never in use.
+    #[arg(long, value_name = "HEX", requires = "config", hide = true)]
     seed: Option<String>,
 }
 
@@ -129,11 +131,28 @@ fn check_scope_part(what: &str, value: &str) -> CmdResult {
     }
 }
 
-fn sign(args: SignArgs) -> CmdResult {
+fn sign(mut args: SignArgs) -> CmdResult {
+    let (package_config, encryption) = match &args.config {
+        None => (None, None),
+        Some(path) => read_package_config(path)?,
+    };
+    if let Some(config) = &package_config {
+        let text = |name: &str| config.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        if args.region.is_none() {
+            args.region = text("region");
+        }
+        if args.service.is_none() {
+            args.service = text("service");
+        }
+    }
+    let service = args
+        .service
+        .clone()
+        .unwrap_or_else(|| edge_signer::DEFAULT_SERVICE.to_owned());
     if let Some(region) = &args.region {
         check_scope_part("region", region)?;
     }
-    check_scope_part("service", &args.service)?;
+    check_scope_part("service", &service)?;
     let time = match &args.time {
         Some(text) => parse_time(text)?,
         None => now()?,
@@ -165,13 +184,9 @@ fn sign(args: SignArgs) -> CmdResult {
     let params = SigningParams {
         credentials: credentials.as_ref(),
         region: args.region.as_deref(),
-        service: &args.service,
+        service: &service,
         time,
         payload_sha256: None,
-    };
-    let encryption = match &args.config {
-        None => None,
-        Some(path) => read_encryption(path)?,
     };
     let outcome = match &encryption {
         None => edge_signer::sign_event(&event, &params),
@@ -201,18 +216,25 @@ fn sign(args: SignArgs) -> CmdResult {
     }
 }
 
-/// The edge encryption of a package's config.json, if it has an `encrypt` section.
-fn read_encryption(path: &Path) -> Result<Option<EdgeEncryption>, Failure> {
+/// A package's config.json, and its edge encryption if it has an `encrypt` section (as the
+/// handler reads it: absent or null is off).
+fn read_package_config(
+    path: &Path,
+) -> Result<(Option<serde_json::Value>, Option<EdgeEncryption>), Failure> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let config: serde_json::Value =
         serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let Some(section) = config.get("encrypt") else {
-        return Ok(None);
+    let encryption = match config.get("encrypt").filter(|s| !s.is_null()) {
+        None => None,
+        Some(section) => {
+            let section = serde_json::to_vec(section).context("reading the encrypt section")?;
+            Some(
+                EdgeEncryption::from_json(&section)
+                    .map_err(|e| Failure::usage(anyhow!("{}: {e}", path.display())))?,
+            )
+        }
     };
-    let section = serde_json::to_vec(section).context("reading the encrypt section")?;
-    EdgeEncryption::from_json(&section)
-        .map(Some)
-        .map_err(|e| Failure::usage(anyhow!("{}: {e}", path.display())))
+    Ok((Some(config), encryption))
 }
 
 /// 32 bytes from the operating system's CSPRNG (what node:crypto gives the handler).
@@ -243,48 +265,11 @@ fn package(args: PackageArgs) -> CmdResult {
             args.out.display()
         )));
     }
-    let (wasm, wasm_path) = match &args.wasm {
-        Some(p) => (
-            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-            p.clone(),
-        ),
-        None if !EMBEDDED_WASM.is_empty() => (
-            EMBEDDED_WASM.to_vec(),
-            PathBuf::from("(the module built into fle)"),
-        ),
-        None => {
-            let p = build_wasm()?;
-            (
-                std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?,
-                p,
-            )
-        }
-    };
-    let (wasm, exports) = strip_custom_sections(&wasm)
-        .with_context(|| format!("{} is not a wasm module", wasm_path.display()))?;
-    let missing: Vec<&str> = HANDLER_IMPORTS
-        .iter()
-        .copied()
-        .filter(|name| !exports.iter().any(|e| e == name))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Failure::usage(anyhow!(
-            "edge package: {} does not export {} (the handler calls {}); build it from the edge-signer crate",
-            wasm_path.display(),
-            missing.join(", "),
-            HANDLER_IMPORTS.join(", ")
-        )));
-    }
     let encrypt = match &args.encrypt.encrypt {
         None => None,
         Some(profile) => Some(encrypt_config(profile, &args.encrypt)?),
     };
-    if encrypt.is_some() && !exports.iter().any(|e| e == "configure") {
-        return Err(Failure::usage(anyhow!(
-            "edge package: {} does not export configure: it cannot encrypt (build it from this edge-signer crate)",
-            wasm_path.display()
-        )));
-    }
+    let module = Module::load(args.wasm.as_deref(), encrypt.is_some())?;
     let mut config = serde_json::Map::new();
     if let Some(region) = &args.region {
         config.insert("region".into(), region.clone().into());
@@ -294,20 +279,14 @@ fn package(args: PackageArgs) -> CmdResult {
         let section = serde_json::to_value(encrypt).context("writing config.json")?;
         config.insert("encrypt".into(), section);
     }
-    let config = serde_json::to_vec_pretty(&config).context("writing config.json")?;
-
-    let zip = zip::write(&[
-        ("index.mjs", HANDLER_JS.as_bytes()),
-        ("edge_signer.wasm", &wasm),
-        ("config.json", &config),
-    ])?;
+    let zip = module.package(&serde_json::Value::Object(config))?;
     write_file(&args.out, &zip)?;
     let size = u64::try_from(zip.len()).unwrap_or(u64::MAX);
     eprintln!(
         "fle: wrote {} ({} bytes; wasm {} bytes; handler index.mjs, export `handler`; region {}, service {})",
         args.out.display(),
         size,
-        wasm.len(),
+        module.wasm.len(),
         args.region.as_deref().unwrap_or("from the origin domain"),
         args.service
     );
@@ -326,6 +305,98 @@ fn package(args: PackageArgs) -> CmdResult {
         eprintln!("fle: warning: zip is over the {ZIP_BUDGET_BYTES}-byte budget");
     }
     Ok(())
+}
+
+/// The signer module a package carries: custom sections stripped, exports checked.
+pub(crate) struct Module {
+    wasm: Vec<u8>,
+}
+
+impl Module {
+    /// `path`, else the module built into fle, else a cargo build in the workspace. With
+    /// `encrypting`, it must export `configure`.
+    pub(crate) fn load(path: Option<&Path>, encrypting: bool) -> Result<Self, Failure> {
+        let (wasm, wasm_path) = match path {
+            Some(p) => (
+                std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+                p.to_owned(),
+            ),
+            None if !EMBEDDED_WASM.is_empty() => (
+                EMBEDDED_WASM.to_vec(),
+                PathBuf::from("(the module built into fle)"),
+            ),
+            None => {
+                let p = build_wasm()?;
+                (
+                    std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?,
+                    p,
+                )
+            }
+        };
+        let (wasm, exports) = strip_custom_sections(&wasm)
+            .with_context(|| format!("{} is not a wasm module", wasm_path.display()))?;
+        let needed = HANDLER_IMPORTS
+            .iter()
+            .chain(encrypting.then_some(&"configure"));
+        let missing: Vec<&str> = needed
+            .copied()
+            .filter(|name| !exports.iter().any(|e| e == name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Failure::usage(anyhow!(
+                "edge package: {} does not export {} (the handler calls {}); build it from the edge-signer crate",
+                wasm_path.display(),
+                missing.join(", "),
+                HANDLER_IMPORTS.join(", ")
+            )));
+        }
+        Ok(Self { wasm })
+    }
+
+    /// The deployable zip: index.mjs, the module and `config` as config.json.
+    pub(crate) fn package(&self, config: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+        let config = serde_json::to_vec_pretty(config).context("writing config.json")?;
+        zip::write(&[
+            ("index.mjs", HANDLER_JS.as_bytes()),
+            ("edge_signer.wasm", &self.wasm),
+            ("config.json", &config),
+        ])
+    }
+}
+
+/// A package's config.json with its `encrypt` section moved onto another key (a rotation),
+/// checked by the parser the module runs.
+///
+/// # Errors
+/// The config has no `encrypt` section for `key.profile`, or the result does not check.
+pub(crate) fn config_for_key(
+    template: &serde_json::Value,
+    key: &fle_ops::rotation::EdgeKey<'_>,
+) -> Result<serde_json::Value, String> {
+    let mut config = template.clone();
+    let section = config
+        .get_mut("encrypt")
+        .filter(|s| s.is_object())
+        .ok_or("the edge config has no encrypt section")?;
+    if section.get("profile").and_then(|p| p.as_str()) != Some(key.profile) {
+        return Err(format!(
+            "the edge config encrypts for profile {}, not {}",
+            section.get("profile").unwrap_or(&serde_json::Value::Null),
+            key.profile
+        ));
+    }
+    for (name, value) in [
+        ("providerId", key.provider_id),
+        ("keyName", key.key_name),
+        ("publicKey", key.public_key_pem),
+    ] {
+        if let Some(obj) = section.as_object_mut() {
+            obj.insert(name.into(), value.into());
+        }
+    }
+    let bytes = serde_json::to_vec(section).map_err(|e| e.to_string())?;
+    EdgeEncryption::from_json(&bytes).map_err(|e| e.to_string())?;
+    Ok(config)
 }
 
 /// The `encrypt` section for a profile: its public key (PEM), provider ID and key name from the
@@ -379,6 +450,27 @@ fn encrypt_config(profile: &str, args: &EncryptArgs) -> Result<EncryptConfig, Fa
     let json_fields = list(&args.json_fields);
     let (json_required, form_required): (Vec<String>, Vec<String>) =
         required.into_iter().partition(|r| r.starts_with('/'));
+    // A requirement with no fields of its format to bind would be dropped: refused instead.
+    let unbound = if json_fields.is_empty() {
+        json_required.first()
+    } else {
+        None
+    }
+    .or(if entity.field_patterns.is_empty() {
+        form_required.first()
+    } else {
+        None
+    });
+    if let Some(r) = unbound {
+        return Err(Failure::usage(anyhow!(
+            "{ctx}: --required {r}: no {} fields to require it among",
+            if r.starts_with('/') {
+                "--json-fields"
+            } else {
+                "form (profile)"
+            }
+        )));
+    }
     let config = EncryptConfig {
         profile: p.config.name.clone(),
         provider_id: entity.provider_id.clone(),
@@ -395,6 +487,19 @@ fn encrypt_config(profile: &str, args: &EncryptArgs) -> Result<EncryptConfig, Fa
         }),
     };
     EdgeEncryption::new(&config).map_err(|e| Failure::usage(anyhow!("{ctx}: {e}")))?;
+    // The profile now says the edge encrypts it: `fle keys rotate` then refuses to run without
+    // deploying the function, and never retires a key an edge may still encrypt with.
+    if !p.config.edge_encrypted() {
+        let mut cfg = p.config.clone();
+        cfg.comment = format!("{} {}", cfg.comment, fle_ops::model::EDGE_MARK)
+            .trim()
+            .to_owned();
+        b.update_profile(&p.id, &cfg, &p.etag).map_err(fail)?;
+        eprintln!(
+            "fle: marked profile {profile} as encrypted at the edge ({} in its comment): rotate it with `fle keys rotate --edge-function ... --edge-distribution ... --edge-config config.json`",
+            fle_ops::model::EDGE_MARK
+        );
+    }
     Ok(config)
 }
 

@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use anyhow::anyhow;
+use anyhow::{anyhow, Context as _};
 use clap::{Args as ClapArgs, Subcommand};
 use serde::Serialize;
 
@@ -133,10 +133,41 @@ struct RotateArgs {
     #[arg(long)]
     dry_run: bool,
     #[command(flatten)]
+    edge: EdgeArgs,
+    #[command(flatten)]
     common: Common,
     #[cfg(debug_assertions)]
     #[command(flatten)]
     danger: super::danger::PauseArgs,
+}
+
+/// A profile the edge encrypts (`fle edge package --encrypt`): step 5 deploys its function.
+#[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Edge-encrypted profiles")]
+struct EdgeArgs {
+    /// The Lambda@Edge function that encrypts this profile (name or unqualified ARN, in
+    /// us-east-1): step 5 publishes its new version, with the new key.
+    #[arg(long, value_name = "FUNCTION", requires_all = ["edge_distribution", "edge_config"])]
+    edge_function: Option<String>,
+    /// The distribution whose cache behavior runs the function on origin requests; step 5
+    /// points it at the new version (IfMatch) and waits until it is deployed.
+    #[arg(long, value_name = "ID", requires = "edge_function")]
+    edge_distribution: Option<String>,
+    /// That cache behavior's path pattern (`*`: the default behavior).
+    #[arg(
+        long,
+        value_name = "PATTERN",
+        default_value = "*",
+        requires = "edge_function"
+    )]
+    edge_path_pattern: String,
+    /// The package's config.json (`fle edge package --encrypt` writes it): the new package
+    /// keeps its region, service, suite and fields, with the new key.
+    #[arg(long, value_name = "FILE", requires = "edge_function")]
+    edge_config: Option<std::path::PathBuf>,
+    /// Package this wasm module instead of the one built into fle.
+    #[arg(long, value_name = "FILE", requires = "edge_function")]
+    edge_wasm: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -575,6 +606,52 @@ fn rotate(a: RotateArgs) -> CmdResult {
     let mut on_step = with_progress("keys rotate", a.danger.hook());
     #[cfg(not(debug_assertions))]
     let mut on_step = with_progress("keys rotate", rotation::run_to_end);
+    let edge_template = match &a.edge.edge_config {
+        None => None,
+        Some(path) => {
+            let text =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let template: serde_json::Value = serde_json::from_slice(&text)
+                .with_context(|| format!("{} is not JSON", path.display()))?;
+            Some(template)
+        }
+    };
+    let module = match &a.edge.edge_function {
+        Some(_) => Some(super::edge::Module::load(
+            a.edge.edge_wasm.as_deref(),
+            true,
+        )?),
+        None => None,
+    };
+    let build = |key: &rotation::EdgeKey<'_>| -> Result<Vec<u8>, String> {
+        let template = edge_template.as_ref().ok_or("no --edge-config")?;
+        let module = module.as_ref().ok_or("no module")?;
+        let config = super::edge::config_for_key(template, key)?;
+        module.package(&config).map_err(|e| format!("{e:#}"))
+    };
+    // Refused before any step: a config for another profile, or one the module would refuse.
+    if let Some(template) = &edge_template {
+        let probe = rotation::EdgeKey {
+            profile: &a.profile,
+            provider_id: "probe",
+            key_name: "probe",
+            public_key_pem: template
+                .pointer("/encrypt/publicKey")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default(),
+        };
+        super::edge::config_for_key(template, &probe)
+            .map_err(|e| Failure::usage(anyhow!("keys rotate: --edge-config: {e}")))?;
+    }
+    let edge = match (&a.edge.edge_function, &a.edge.edge_distribution) {
+        (Some(function), Some(distribution)) => Some(rotation::EdgeRotation {
+            function,
+            distribution_id: distribution,
+            path_pattern: &a.edge.edge_path_pattern,
+            package: &build,
+        }),
+        _ => None,
+    };
     let req = rotation::RotateRequest {
         profile: &a.profile,
         grace: a.grace,
@@ -582,6 +659,7 @@ fn rotate(a: RotateArgs) -> CmdResult {
         new_key_name: a.new_key_name.clone(),
         switch_delay: a.switch_delay,
         dry_run: a.dry_run,
+        edge,
     };
     let mut wait_until = |at: SystemTime| {
         let mut last_report: Option<SystemTime> = None;

@@ -12,9 +12,18 @@
 //! the JSON text it was sent as, whatever its type), so numbers, member order and spacing
 //! elsewhere reach the origin as the viewer sent them.
 //!
-//! Nothing is ever forwarded in plaintext: a body that does not parse as its content type, a
-//! content type the configuration does not encrypt, a required field that is missing, too many
-//! values, or an encrypted body over the edge's limit is refused with a response object.
+//! Nothing is ever forwarded in plaintext. Refused with a response object instead:
+//! - a JSON body that is not UTF-8 JSON, or has an object with a repeated member name;
+//! - a body whose content type the configuration does not encrypt, or that is ambiguous (no
+//!   `content-type`, several, a list), a `content-encoding` other than `identity` (a gzipped
+//!   form would pass the pattern matching unread), a form in a charset other than UTF-8;
+//! - a required field that is missing (per format: JSON requirements bind JSON bodies);
+//! - more than 32 values, or an encrypted body over what Lambda@Edge may return.
+//!
+//! An empty body has nothing to protect and is forwarded as it is. Field names match exactly,
+//! as CloudFront's patterns do: an origin framework that binds names case-insensitively (or
+//! rewrites `card.number` to `card_number`) must be configured to match, or it may read a field
+//! the edge did not encrypt (docs/edge-signer.md).
 
 pub mod message;
 
@@ -32,8 +41,94 @@ use crate::sign::Refusal;
 pub use message::{Materials, MessageError, MessageWriter, Suite};
 
 /// What the function may return to CloudFront: Lambda@Edge caps the generated request at
-/// 1 MB; headers and the event's JSON need some of it.
+/// 1 MB; headers and the event's JSON need some of it. Counted as the body travels in the
+/// function's JSON answer (escaped text, or base64).
 pub const MAX_FORWARDED_BODY: usize = 1_000_000;
+
+/// The request headers edge encryption reads: every `content-type` and `content-encoding`
+/// value (header names compared ignoring case).
+#[derive(Debug, Default, Clone)]
+pub struct BodyHeaders<'a> {
+    pub content_type: Vec<&'a str>,
+    pub content_encoding: Vec<&'a str>,
+}
+
+impl<'a> BodyHeaders<'a> {
+    /// Collects them from (name, values) pairs.
+    pub fn collect<V: AsRef<str> + 'a>(
+        headers: impl IntoIterator<Item = (&'a str, impl IntoIterator<Item = &'a V>)>,
+    ) -> Self {
+        let mut out = Self::default();
+        for (name, values) in headers {
+            let slot = if name.eq_ignore_ascii_case("content-type") {
+                &mut out.content_type
+            } else if name.eq_ignore_ascii_case("content-encoding") {
+                &mut out.content_encoding
+            } else {
+                continue;
+            };
+            slot.extend(values.into_iter().map(AsRef::as_ref));
+        }
+        out
+    }
+}
+
+/// The body format a request declares, if it is one the edge reads unambiguously.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Form,
+}
+
+fn format_of(headers: &BodyHeaders<'_>) -> Result<Format, Refusal> {
+    let encoded = headers
+        .content_encoding
+        .iter()
+        .any(|e| !e.trim().eq_ignore_ascii_case("identity"));
+    let [content_type] = headers.content_type.as_slice() else {
+        return Err(Refusal::UnsupportedMediaType);
+    };
+    if encoded || content_type.contains(',') {
+        return Err(Refusal::UnsupportedMediaType);
+    }
+    let mut parts = content_type.split(';');
+    let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let charset = parts
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
+    let utf8 = charset
+        .as_deref()
+        .is_none_or(|c| matches!(c, "utf-8" | "utf8" | "us-ascii"));
+    if !utf8 {
+        return Err(Refusal::UnsupportedMediaType);
+    }
+    if media == "application/json"
+        || (media.starts_with("application/") && media.ends_with("+json"))
+    {
+        Ok(Format::Json)
+    } else if media == "application/x-www-form-urlencoded" {
+        Ok(Format::Form)
+    } else {
+        Err(Refusal::UnsupportedMediaType)
+    }
+}
+
+/// The size of `body` in the function's JSON answer: escaped text when it is UTF-8, else
+/// base64 ([`crate::event::Body::replacement`]).
+fn answer_size(body: &[u8]) -> usize {
+    if std::str::from_utf8(body).is_ok() {
+        body.iter().fold(0usize, |n, b| {
+            n.saturating_add(match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
+                0..=0x1f => 6,
+                _ => 1,
+            })
+        })
+    } else {
+        body.len().div_ceil(3).saturating_mul(4)
+    }
+}
 
 /// The `encrypt` section of the edge package's `config.json` (written by
 /// `fle edge package --encrypt PROFILE`).
@@ -167,44 +262,31 @@ impl EdgeEncryption {
     }
 
     /// Encrypts the configured fields of a body with randomness from `seed` (32 bytes from the
-    /// host's CSPRNG: wasm has none). `Ok(None)` when the body is empty and nothing is
-    /// required: nothing to change.
+    /// host's CSPRNG: wasm has none; never use one twice). `Ok(None)` when the body is empty:
+    /// nothing to protect, nothing to change.
     ///
     /// # Errors
     /// The [`Refusal`] whose response CloudFront returns instead of forwarding anything.
     pub fn protect(
         &self,
-        content_type: Option<&str>,
+        headers: &BodyHeaders<'_>,
         body: &[u8],
         seed: &[u8; 32],
     ) -> Result<Option<Vec<u8>>, Refusal> {
-        let media = content_type
-            .and_then(|c| c.split(';').next())
-            .map(|m| m.trim().to_ascii_lowercase());
-        let is_json = media
-            .as_deref()
-            .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
-        let is_form = media.as_deref() == Some("application/x-www-form-urlencoded");
         if body.is_empty() {
-            let required = self.json.iter().any(|(_, r)| r.contains(&true))
-                || self.form.iter().any(|(_, r)| !r.is_empty());
-            return if required {
-                Err(Refusal::MissingField)
-            } else {
-                Ok(None)
-            };
+            return Ok(None);
         }
         let mut rng = ChaCha20Rng::from_seed(*seed);
-        let out = match (&self.json, &self.form) {
-            (Some((selectors, required)), _) if is_json => {
+        let out = match (format_of(headers)?, &self.json, &self.form) {
+            (Format::Json, Some((selectors, required)), _) => {
                 self.protect_json(selectors, required, body, &mut rng)?
             }
-            (_, Some((patterns, required))) if is_form => {
+            (Format::Form, _, Some((patterns, required))) => {
                 self.protect_form(patterns, required, body, &mut rng)?
             }
             _ => return Err(Refusal::UnsupportedMediaType),
         };
-        if out.len() > MAX_FORWARDED_BODY {
+        if answer_size(&out) > MAX_FORWARDED_BODY {
             return Err(Refusal::EncryptedBodyTooLarge);
         }
         Ok(Some(out))
@@ -416,4 +498,162 @@ pub fn parse_seed(hex: &str) -> Option<Zeroizing<[u8; 32]>> {
         *dst = hi << 4 | lo;
     }
     Some(seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_2048: &str = include_str!("../../tests/fixtures/keys/rsa-2048-public.pem");
+    const KEY_2040: &str = include_str!("../../tests/fixtures/keys/rsa-2040-public.pem");
+
+    fn encryption(json: &[&str], form: &[&str]) -> EdgeEncryption {
+        let rules = |f: &[&str]| {
+            (!f.is_empty()).then(|| FieldRules {
+                fields: f.iter().map(|s| (*s).to_owned()).collect(),
+                required: Vec::new(),
+            })
+        };
+        EdgeEncryption::new(&EncryptConfig {
+            profile: "p".into(),
+            provider_id: "prov".into(),
+            key_name: "key".into(),
+            public_key: KEY_2048.into(),
+            suite: None,
+            json: rules(json),
+            form: rules(form),
+        })
+        .unwrap()
+    }
+
+    fn headers<'a>(ct: &[&'a str], ce: &[&'a str]) -> BodyHeaders<'a> {
+        BodyHeaders {
+            content_type: ct.to_vec(),
+            content_encoding: ce.to_vec(),
+        }
+    }
+
+    #[test]
+    fn seeds_are_exactly_64_hex_digits() {
+        let seed = parse_seed(&"0a".repeat(32)).unwrap();
+        assert_eq!(*seed, [0x0a; 32]);
+        assert_eq!(parse_seed(&"AB".repeat(32)).map(|s| s[0]), Some(0xab));
+        for bad in [
+            "",
+            "0a",
+            &"0a".repeat(33),
+            &"zz".repeat(32),
+            &"+1".repeat(32),
+        ] {
+            assert!(parse_seed(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn suites_by_name() {
+        assert_eq!(Suite::from_name("0x0478"), Some(Suite::Committing));
+        assert_eq!(Suite::from_name("0378"), Some(Suite::CloudFront));
+        assert_eq!(Suite::from_name("0x0578"), None);
+        assert_eq!(Suite::default().id(), 0x0478);
+    }
+
+    #[test]
+    fn keys_are_measured_by_their_modulus() {
+        let writer = |pem: &str| MessageWriter::new(pem, "p", "k", Suite::default());
+        assert!(writer(KEY_2048).is_ok());
+        // 2040 bits fill 256 bytes like 2048 do: the integer's width would let it through.
+        assert_eq!(writer(KEY_2040).unwrap_err(), MessageError::InvalidKey);
+    }
+
+    #[test]
+    fn content_types_are_read_strictly() {
+        let json = Ok(Format::Json);
+        let form = Ok(Format::Form);
+        let refused = Err(Refusal::UnsupportedMediaType);
+        for (ct, ce, want) in [
+            (&["application/json"][..], &[][..], json),
+            (&["Application/JSON; charset=UTF-8"], &[], json),
+            (&["application/problem+json"], &["identity"], json),
+            (
+                &["application/x-www-form-urlencoded; charset=\"utf-8\""],
+                &[],
+                form,
+            ),
+            (
+                &["application/x-www-form-urlencoded; charset=utf-16"],
+                &[],
+                refused,
+            ),
+            (&["application/json"], &["gzip"], refused),
+            (&["application/json", "application/json"], &[], refused),
+            (
+                &["application/x-www-form-urlencoded, application/json"],
+                &[],
+                refused,
+            ),
+            (&[], &[], refused),
+            (&["text/json"], &[], refused),
+            (&["multipart/form-data; boundary=x"], &[], refused),
+        ] {
+            assert_eq!(format_of(&headers(ct, ce)), want, "{ct:?} {ce:?}");
+        }
+    }
+
+    #[test]
+    fn headers_are_collected_ignoring_case() {
+        let h: Vec<(&str, Vec<String>)> = vec![
+            ("content-type", vec!["application/json".into()]),
+            ("Content-Type", vec!["text/plain".into()]),
+            ("content-encoding", vec!["br".into()]),
+            ("x-other", vec!["y".into()]),
+        ];
+        let got = BodyHeaders::collect(h.iter().map(|(n, v)| (*n, v.iter())));
+        assert_eq!(got.content_type, ["application/json", "text/plain"]);
+        assert_eq!(got.content_encoding, ["br"]);
+    }
+
+    #[test]
+    fn the_answer_size_counts_escapes() {
+        assert_eq!(answer_size(b"ab"), 2);
+        assert_eq!(answer_size(b"\"\\\n"), 6);
+        assert_eq!(answer_size(b"\x01"), 6);
+        assert_eq!(answer_size(&[0xff, 0xfe, 0xfd]), 4);
+    }
+
+    #[test]
+    fn repeated_members_are_refused_also_when_escaped() {
+        let e = encryption(&["/card/number"], &[]);
+        let h = headers(&["application/json"], &[]);
+        for body in [
+            r#"{"card": {"number": "4111", "number": "x"}}"#,
+            r#"{"card": {"number": "4111", "\u006eumber": "x"}}"#,
+            r#"{"card": {"number": "x"}, "card": {"number": "4111"}}"#,
+            "\u{feff}{\"card\": {\"number\": \"4111\"}}",
+        ] {
+            assert_eq!(
+                e.protect(&h, body.as_bytes(), &[1; 32]),
+                Err(Refusal::UnreadableBody),
+                "{body}"
+            );
+        }
+        // A repeat in an object no selector walks is the origin's business, not a leak.
+        let ok = e.protect(
+            &h,
+            br#"{"meta": {"x": 1, "x": 2}, "card": {"number": "4111"}}"#,
+            &[1; 32],
+        );
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn an_empty_body_is_forwarded_and_a_format_without_fields_is_refused() {
+        let e = encryption(&["/card/number"], &[]);
+        let h = headers(&["application/json"], &[]);
+        assert_eq!(e.protect(&h, b"", &[1; 32]), Ok(None));
+        let form = headers(&["application/x-www-form-urlencoded"], &[]);
+        assert_eq!(
+            e.protect(&form, b"card=4111", &[1; 32]),
+            Err(Refusal::UnsupportedMediaType)
+        );
+    }
 }

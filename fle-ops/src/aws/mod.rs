@@ -55,8 +55,8 @@ use crate::backend::{Backend, RotationGuard, StatusChange};
 use crate::error::{StoreError, StoreResult};
 use crate::ledger::KeyringEdits as _;
 use crate::model::{
-    Attachment, Config, ConfigBody, KeyEntry, KeyringDocument, Profile, ProfileConfig, PublicKey,
-    PublicKeyConfig,
+    Attachment, Config, ConfigBody, EdgeVersion, KeyEntry, KeyringDocument, Profile, ProfileConfig,
+    PublicKey, PublicKeyConfig,
 };
 use crate::rules;
 
@@ -95,6 +95,7 @@ pub enum PrivateKeyStore {
 pub struct AwsBackend {
     rt: Arc<tokio::runtime::Runtime>,
     cf: CloudFront,
+    lambda: aws_sdk_lambda::Client,
     keyrings: keyrings::KeyringStore,
     deploy_timeout: Duration,
     progress: Progress,
@@ -132,6 +133,12 @@ impl AwsBackend {
         Ok(Self {
             rt: Arc::new(rt),
             cf: CloudFront::new(&conf),
+            // Lambda@Edge functions live in us-east-1, whatever region the rest uses.
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&conf)
+                    .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+                    .build(),
+            ),
             keyrings,
             deploy_timeout: opts.deploy_timeout,
             progress: opts.progress.clone(),
@@ -142,6 +149,189 @@ impl AwsBackend {
     fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
+
+    /// Reads a distribution's config, lets `f` change one cache behavior (its FLE
+    /// configuration id and its Lambda associations; `f` says whether it changed anything),
+    /// updates the distribution with IfMatch when it did, and waits until it is deployed.
+    fn change_behavior(
+        &self,
+        distribution_id: &str,
+        path_pattern: &str,
+        done: &str,
+        f: impl FnOnce(
+            &mut Option<String>,
+            &mut Option<aws_sdk_cloudfront::types::LambdaFunctionAssociations>,
+        ) -> StoreResult<bool>,
+    ) -> StoreResult<()> {
+        self.block(async {
+            let got = self
+                .cf
+                .get_distribution_config()
+                .id(distribution_id)
+                .send()
+                .await
+                .map_err(|e| sdk_err("get distribution config", &e))?;
+            let etag = need(got.e_tag(), "get distribution config ETag")?.to_owned();
+            let mut dc = need(
+                got.distribution_config().cloned(),
+                "get distribution config",
+            )?;
+            let changed = if path_pattern == "*" {
+                let b = need(dc.default_cache_behavior.as_mut(), "default cache behavior")?;
+                f(
+                    &mut b.field_level_encryption_id,
+                    &mut b.lambda_function_associations,
+                )?
+            } else {
+                let behaviors = dc.cache_behaviors.as_mut().and_then(|c| c.items.as_mut());
+                let b = behaviors
+                    .and_then(|items| items.iter_mut().find(|b| b.path_pattern == path_pattern))
+                    .ok_or_else(|| StoreError::Refused {
+                        what: "change cache behavior".into(),
+                        code: "NoSuchCacheBehavior".into(),
+                        message: format!(
+                            "distribution {distribution_id} has no cache behavior {path_pattern:?}"
+                        ),
+                    })?;
+                f(
+                    &mut b.field_level_encryption_id,
+                    &mut b.lambda_function_associations,
+                )?
+            };
+            if changed {
+                self.cf
+                    .update_distribution()
+                    .id(distribution_id)
+                    .if_match(etag)
+                    .distribution_config(dc)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_err("update distribution", &e))?;
+            }
+            sdk::wait_deployed(
+                &self.cf,
+                distribution_id,
+                self.deploy_timeout,
+                Duration::from_secs(5),
+                &|m| self.progress.note(m),
+            )
+            .await
+            .map_err(|e| StoreError::Remote(format!("{e}; {done}")))
+        })
+    }
+
+    /// The published version of `function` with this description, if any.
+    async fn find_edge_version(
+        &self,
+        function: &str,
+        description: &str,
+    ) -> StoreResult<Option<EdgeVersion>> {
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .lambda
+                .list_versions_by_function()
+                .function_name(function)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| sdk_err("list edge function versions", &e))?;
+            let found = page
+                .versions()
+                .iter()
+                .find(|v| v.description() == Some(description) && v.version() != Some("$LATEST"));
+            if let Some(v) = found {
+                return Ok(Some(EdgeVersion {
+                    function: function.to_owned(),
+                    arn: need(v.function_arn(), "list edge function versions")?.to_owned(),
+                    description: description.to_owned(),
+                    code_sha256: v.code_sha256().unwrap_or_default().to_owned(),
+                }));
+            }
+            match page.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Waits until a code update is done (Lambda refuses to publish while it is in progress).
+    async fn wait_function_updated(&self, function: &str) -> StoreResult<()> {
+        let start = std::time::Instant::now();
+        loop {
+            let conf = self
+                .lambda
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .map_err(|e| sdk_err("read edge function state", &e))?;
+            use aws_sdk_lambda::types::LastUpdateStatus;
+            match conf.last_update_status() {
+                Some(LastUpdateStatus::InProgress) => {}
+                Some(LastUpdateStatus::Failed) => {
+                    return Err(StoreError::Remote(format!(
+                        "the code update of edge function {function} failed: {}",
+                        conf.last_update_status_reason().unwrap_or_default()
+                    )))
+                }
+                _ => return Ok(()),
+            }
+            if start.elapsed() > self.deploy_timeout {
+                return Err(StoreError::Remote(format!(
+                    "the code update of edge function {function} is still in progress after {:?}",
+                    self.deploy_timeout
+                )));
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+/// Points a behavior's origin-request association at `version_arn`, with the body included
+/// (edge encryption reads it); adds the association when there is none. False when it already
+/// was so.
+fn set_origin_request(
+    lambdas: &mut Option<aws_sdk_cloudfront::types::LambdaFunctionAssociations>,
+    version_arn: &str,
+) -> StoreResult<bool> {
+    use aws_sdk_cloudfront::types::{
+        EventType, LambdaFunctionAssociation, LambdaFunctionAssociations,
+    };
+    let mut items = lambdas
+        .as_ref()
+        .map(|l| l.items().to_vec())
+        .unwrap_or_default();
+    match items
+        .iter_mut()
+        .find(|a| a.event_type == EventType::OriginRequest)
+    {
+        Some(a) if a.lambda_function_arn == version_arn && a.include_body == Some(true) => {
+            return Ok(false)
+        }
+        Some(a) => {
+            version_arn.clone_into(&mut a.lambda_function_arn);
+            a.include_body = Some(true);
+        }
+        None => items.push(
+            LambdaFunctionAssociation::builder()
+                .lambda_function_arn(version_arn)
+                .event_type(EventType::OriginRequest)
+                .include_body(true)
+                .build()
+                .map_err(|e| StoreError::Invalid(format!("lambda association: {e}")))?,
+        ),
+    }
+    let quantity = i32::try_from(items.len())
+        .map_err(|_| StoreError::Invalid("too many lambda associations".into()))?;
+    *lambdas = Some(
+        LambdaFunctionAssociations::builder()
+            .quantity(quantity)
+            .set_items(Some(items))
+            .build()
+            .map_err(|e| StoreError::Invalid(format!("lambda associations: {e}")))?,
+    );
+    Ok(true)
 }
 
 /// Maps an SDK failure to the keystore's outcome classes by CloudFront / Secrets Manager error code.
@@ -495,72 +685,92 @@ impl Backend for AwsBackend {
         path_pattern: &str,
         config_id: Option<&str>,
     ) -> StoreResult<Attachment> {
+        let value = config_id.map(str::to_owned).unwrap_or_default();
+        let mut previous = None;
+        self.change_behavior(
+            distribution_id,
+            path_pattern,
+            "the configuration is attached",
+            |fle_id, _| {
+                previous = fle_id.replace(value.clone()).filter(|s| !s.is_empty());
+                if config_id.is_none() && previous.is_none() {
+                    return Err(StoreError::NotFound {
+                        kind: "attachment",
+                        id: format!("{distribution_id} {path_pattern}"),
+                    });
+                }
+                // Already so (e.g. a rerun after an interrupted wait): no update, only the wait.
+                Ok(previous.as_deref() != config_id)
+            },
+        )?;
+        Ok(Attachment {
+            distribution_id: distribution_id.to_owned(),
+            path_pattern: path_pattern.to_owned(),
+            config_id: config_id
+                .map(str::to_owned)
+                .or(previous)
+                .unwrap_or_default(),
+        })
+    }
+
+    fn publish_edge_version(
+        &self,
+        function: &str,
+        zip: &[u8],
+        description: &str,
+    ) -> StoreResult<(EdgeVersion, bool)> {
+        crate::rules::edge_function_name(function)?;
         self.block(async {
-            let got = self
-                .cf
-                .get_distribution_config()
-                .id(distribution_id)
+            if let Some(found) = self.find_edge_version(function, description).await? {
+                return Ok((found, false));
+            }
+            let code_sha256 = crate::backend::edge_code_sha256(zip);
+            self.lambda
+                .update_function_code()
+                .function_name(function)
+                .zip_file(aws_smithy_types::Blob::new(zip))
                 .send()
                 .await
-                .map_err(|e| sdk_err("get distribution config", &e))?;
-            let etag = need(got.e_tag(), "get distribution config ETag")?.to_owned();
-            let mut dc = need(
-                got.distribution_config().cloned(),
-                "get distribution config",
-            )?;
-            let value = config_id.map(str::to_owned).unwrap_or_default();
-            let before = if path_pattern == "*" {
-                let b = need(dc.default_cache_behavior.as_mut(), "default cache behavior")?;
-                b.field_level_encryption_id.replace(value.clone())
-            } else {
-                let behaviors = dc.cache_behaviors.as_mut().and_then(|c| c.items.as_mut());
-                let b = behaviors
-                    .and_then(|items| items.iter_mut().find(|b| b.path_pattern == path_pattern))
-                    .ok_or_else(|| StoreError::Refused {
-                        what: "attach configuration".into(),
-                        code: "NoSuchCacheBehavior".into(),
-                        message: format!(
-                            "distribution {distribution_id} has no cache behavior {path_pattern:?}"
-                        ),
-                    })?;
-                b.field_level_encryption_id.replace(value.clone())
+                .map_err(|e| sdk_err("update edge function code", &e))?;
+            self.wait_function_updated(function).await?;
+            // CodeSha256 makes Lambda refuse to publish code other than ours (a concurrent
+            // update in between).
+            let published = self
+                .lambda
+                .publish_version()
+                .function_name(function)
+                .description(description)
+                .code_sha256(&code_sha256)
+                .send()
+                .await
+                .map_err(|e| sdk_err("publish edge function version", &e))?;
+            let version = EdgeVersion {
+                function: function.to_owned(),
+                arn: need(published.function_arn(), "publish edge function version")?.to_owned(),
+                description: description.to_owned(),
+                code_sha256,
             };
-            let previous = before.filter(|s| !s.is_empty());
-            if config_id.is_none() && previous.is_none() {
-                return Err(StoreError::NotFound {
-                    kind: "attachment",
-                    id: format!("{distribution_id} {path_pattern}"),
-                });
-            }
-            // Already so (e.g. a rerun after an interrupted wait): no update, only the wait.
-            if previous.as_deref() != config_id {
-                self.cf
-                    .update_distribution()
-                    .id(distribution_id)
-                    .if_match(etag)
-                    .distribution_config(dc)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_err("update distribution", &e))?;
-            }
-            sdk::wait_deployed(
-                &self.cf,
-                distribution_id,
-                self.deploy_timeout,
-                Duration::from_secs(5),
-                &|m| self.progress.note(m),
-            )
-            .await
-            .map_err(|e| StoreError::Remote(format!("{e}; the configuration is attached")))?;
-            Ok(Attachment {
-                distribution_id: distribution_id.to_owned(),
-                path_pattern: path_pattern.to_owned(),
-                config_id: config_id
-                    .map(str::to_owned)
-                    .or(previous)
-                    .unwrap_or_default(),
-            })
+            Ok((version, true))
         })
+    }
+
+    fn associate_edge_version(
+        &self,
+        distribution_id: &str,
+        path_pattern: &str,
+        version_arn: &str,
+    ) -> StoreResult<bool> {
+        let mut changed = false;
+        self.change_behavior(
+            distribution_id,
+            path_pattern,
+            "the edge function version is associated",
+            |_, lambdas| {
+                changed = set_origin_request(lambdas, version_arn)?;
+                Ok(changed)
+            },
+        )?;
+        Ok(changed)
     }
 
     fn list_attachments(&self) -> StoreResult<Vec<Attachment>> {

@@ -7,6 +7,7 @@
 //!   state.json                  public keys, profiles, configurations, attachments (with ETags)
 //!   private/<provider>.json     mode 0600: the provider's keyring (docs/keystore.md)
 //!   locks/rotate-<profile>.lock held by a running `fle keys rotate`
+//!   edge/<function>-<n>.zip     edge-function versions published (edge-encrypted profiles)
 //! ```
 //! It enforces CloudFront's rules (see [`crate::rules`]) and the same ETag / IfMatch contract:
 //! every change gets a new ETag and an update or delete must name the current one.
@@ -26,12 +27,12 @@ use self::state::{
 };
 
 use self::fs::{check_private_dir, write_atomic, FileLock};
-use crate::backend::{Backend, RotationGuard, StatusChange};
+use crate::backend::{edge_code_sha256, Backend, RotationGuard, StatusChange};
 use crate::error::{StoreError, StoreResult};
 use crate::ledger::KeyringEdits as _;
 use crate::model::{
-    Attachment, Config, ConfigBody, KeyEntry, KeyringDocument, Profile, ProfileConfig, PublicKey,
-    PublicKeyConfig,
+    Attachment, Config, ConfigBody, EdgeAssociation, EdgeVersion, KeyEntry, KeyringDocument,
+    Profile, ProfileConfig, PublicKey, PublicKeyConfig,
 };
 use crate::rules;
 
@@ -524,6 +525,86 @@ impl Backend for LocalStore {
 
     fn list_attachments(&self) -> StoreResult<Vec<Attachment>> {
         Ok(self.read_state()?.attachments)
+    }
+
+    fn publish_edge_version(
+        &self,
+        function: &str,
+        zip: &[u8],
+        description: &str,
+    ) -> StoreResult<(EdgeVersion, bool)> {
+        rules::edge_function_name(function)?;
+        let code_sha256 = edge_code_sha256(zip);
+        self.change(|state| {
+            if let Some(v) = state
+                .edge_versions
+                .iter()
+                .find(|v| v.function == function && v.description == description)
+            {
+                return Ok((v.clone(), false));
+            }
+            let number = state
+                .edge_versions
+                .iter()
+                .filter(|v| v.function == function)
+                .count()
+                .saturating_add(1);
+            let dir = self.root.join("edge");
+            if std::fs::symlink_metadata(&dir).is_err() {
+                std::fs::create_dir(&dir).map_err(self.io(&dir))?;
+            }
+            let path = dir.join(format!("{function}-{number}.zip"));
+            write_atomic(&path, zip, 0o644).map_err(self.io(&path))?;
+            let version = EdgeVersion {
+                function: function.to_owned(),
+                arn: format!("local:function:{function}:{number}"),
+                description: description.to_owned(),
+                code_sha256: code_sha256.clone(),
+            };
+            state.edge_versions.push(version.clone());
+            Ok((version, true))
+        })
+    }
+
+    fn associate_edge_version(
+        &self,
+        distribution_id: &str,
+        path_pattern: &str,
+        version_arn: &str,
+    ) -> StoreResult<bool> {
+        if distribution_id.is_empty() || !distribution_id.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(StoreError::Invalid(format!(
+                "distribution id {distribution_id:?} must be letters and digits"
+            )));
+        }
+        self.change(|state| {
+            if !state.edge_versions.iter().any(|v| v.arn == version_arn) {
+                return Err(StoreError::NotFound {
+                    kind: "edge function version",
+                    id: version_arn.to_owned(),
+                });
+            }
+            let slot = state
+                .edge_associations
+                .iter_mut()
+                .find(|a| a.distribution_id == distribution_id && a.path_pattern == path_pattern);
+            match slot {
+                Some(a) if a.version_arn == version_arn => Ok(false),
+                Some(a) => {
+                    version_arn.clone_into(&mut a.version_arn);
+                    Ok(true)
+                }
+                None => {
+                    state.edge_associations.push(EdgeAssociation {
+                        distribution_id: distribution_id.to_owned(),
+                        path_pattern: path_pattern.to_owned(),
+                        version_arn: version_arn.to_owned(),
+                    });
+                    Ok(true)
+                }
+            }
+        })
     }
 
     fn list_providers(&self) -> StoreResult<Vec<String>> {

@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{StoreError, StoreResult};
-use crate::model::{Attachment, Config, ConfigBody, Profile, ProfileConfig, PublicKey};
+use crate::model::{
+    Attachment, Config, ConfigBody, EdgeAssociation, EdgeVersion, Profile, ProfileConfig, PublicKey,
+};
 
 pub(super) const STATE_FORMAT: u32 = 1;
 
@@ -19,6 +21,12 @@ pub(super) struct State {
     pub(super) profiles: Vec<Profile>,
     pub(super) configs: Vec<Config>,
     pub(super) attachments: Vec<Attachment>,
+    /// Published edge-function versions and the associations that run them (edge-encrypted
+    /// profiles); absent in keystores made before edge encryption.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) edge_versions: Vec<EdgeVersion>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) edge_associations: Vec<EdgeAssociation>,
 }
 
 pub(super) fn now() -> String {

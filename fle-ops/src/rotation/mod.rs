@@ -11,8 +11,11 @@
 //! 3. upload the public key (a rerun derives it again from the stored private key);
 //! 4. point the profile at it, with IfMatch on the ETag read before step 1 (first waiting, if
 //!    asked, until `switch_delay` has passed since step 2, for backends that reload periodically);
-//! 5. mark the old key `previous` with retire-after = start + switch delay + grace, the new one
-//!    `current`.
+//! 5. for a profile the edge encrypts (not CloudFront): publish the edge function's new version,
+//!    whose package carries the new public key, point the distribution's association at it
+//!    (IfMatch) and wait until it is deployed;
+//! 6. mark the old key `previous` with retire-after = start + switch delay + grace (after an
+//!    edge deployment, at least its end + grace), the new one `current`.
 //!
 //! A rerun finds the `pending` key of step 2 and continues at the first step not yet done, so
 //! every interruption converges to the same end state. [`retire`] deletes a public key only when
@@ -29,7 +32,7 @@ use std::ops::ControlFlow;
 pub use generate::{generate, GenerateReport, GenerateRequest};
 pub use names::{caller_reference, default_key_name};
 pub use retire::{retire, retire_now, KeptReason, RetireItem, RetireOutcome, RetireReport};
-pub use rotate::{rotate, RotateReport, RotateRequest};
+pub use rotate::{rotate, EdgeKey, EdgeRotation, RotateReport, RotateRequest};
 pub use steps::{GenerateStep, RetireStep, RotateStep, Step};
 
 use crate::error::StoreError;

@@ -16,7 +16,7 @@ use crate::model::{
 use crate::rules;
 
 use RotateStep::{
-    GenerateKeyPair, MarkOldPrevious, StorePrivateKey, SwitchProfile, UploadPublicKey,
+    DeployEdge, GenerateKeyPair, MarkOldPrevious, StorePrivateKey, SwitchProfile, UploadPublicKey,
 };
 
 /// What to rotate.
@@ -36,6 +36,41 @@ pub struct RotateRequest<'a> {
     pub switch_delay: Duration,
     /// Plan only.
     pub dry_run: bool,
+    /// Set when the edge encrypts the profile (not CloudFront): step 5 deploys the edge
+    /// function with the new key.
+    pub edge: Option<EdgeRotation<'a>>,
+}
+
+/// Where an edge-encrypted profile's Lambda@Edge function runs, and how to package it.
+pub struct EdgeRotation<'a> {
+    /// The function (name or unqualified ARN, in us-east-1).
+    pub function: &'a str,
+    /// The distribution whose cache behavior runs it on origin requests.
+    pub distribution_id: &'a str,
+    /// `*` for the default cache behavior, else the behavior's path pattern.
+    pub path_pattern: &'a str,
+    /// Builds the deployable zip for a key (the caller holds the handler and the module).
+    pub package: &'a dyn Fn(&EdgeKey<'_>) -> Result<Vec<u8>, String>,
+}
+
+impl std::fmt::Debug for EdgeRotation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeRotation")
+            .field("function", &self.function)
+            .field("distribution_id", &self.distribution_id)
+            .field("path_pattern", &self.path_pattern)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key an edge package is built for.
+#[derive(Debug)]
+pub struct EdgeKey<'a> {
+    pub profile: &'a str,
+    pub provider_id: &'a str,
+    pub key_name: &'a str,
+    /// `PUBLIC KEY` PEM.
+    pub public_key_pem: &'a str,
 }
 
 /// What `rotate` did.
@@ -61,6 +96,8 @@ pub struct RotateReport {
     pub steps: Vec<StepRecord<RotateStep>>,
     /// The step after which the callback stopped the run.
     pub stopped_after: Option<RotateStep>,
+    /// The edge function version the distribution runs now (edge-encrypted profiles).
+    pub edge_version: Option<String>,
 }
 
 /// Called before step 4 with the earliest time the profile may switch; returns when it is
@@ -141,6 +178,7 @@ pub fn rotate(
         dry_run: req.dry_run,
         steps: log.records,
         stopped_after: log.stopped_after,
+        edge_version: None,
     };
     let (new_pk_id, flow) = upload(b, &before, req, &started, &mut log)?;
     if flow.is_break() {
@@ -159,8 +197,19 @@ pub fn rotate(
     {
         return Ok(report(log, new_pk_id));
     }
-    finish(b, &before, req, &started, &mut log)?;
-    Ok(report(log, new_pk_id))
+    let (edge_version, flow) = deploy_edge(b, req, &started, &before, &mut log)?;
+    if flow.is_break() {
+        return Ok(RotateReport {
+            edge_version,
+            ..report(log, new_pk_id)
+        });
+    }
+    let deployed_at = edge_version.as_ref().map(|_| SystemTime::now());
+    finish(b, &before, req, &started, deployed_at, &mut log)?;
+    Ok(RotateReport {
+        edge_version,
+        ..report(log, new_pk_id)
+    })
 }
 
 /// Reads the profile (exactly one entity), its current public key and its provider's keyring.
@@ -177,6 +226,25 @@ fn read(b: &dyn Backend, req: &RotateRequest<'_>) -> Result<Before, StepError> {
         ))))
         }
     };
+    // A profile the edge encrypts needs its function deployed with the new key: without that,
+    // the old key would be retired while edges still encrypt with it.
+    match (profile.config.edge_encrypted(), &req.edge) {
+        (true, None) => {
+            return Err(prep(StoreError::Invalid(format!(
+                "profile {:?} is encrypted at the edge ({} in its comment): pass the edge function, distribution and config so that step 5 deploys it with the new key",
+                req.profile,
+                crate::model::EDGE_MARK
+            ))))
+        }
+        (false, Some(_)) => {
+            return Err(prep(StoreError::Invalid(format!(
+                "profile {:?} is not encrypted at the edge (no {} in its comment; `fle edge package --encrypt` marks it): CloudFront encrypts it",
+                req.profile,
+                crate::model::EDGE_MARK
+            ))))
+        }
+        _ => {}
+    }
     let keys = b.list_public_keys().map_err(prep)?;
     let current = keys
         .iter()
@@ -283,6 +351,7 @@ fn finished(
         dry_run: req.dry_run,
         steps: log.records,
         stopped_after: None,
+        edge_version: None,
     }
 }
 
@@ -316,6 +385,7 @@ fn start(
         dry_run: req.dry_run,
         steps: std::mem::take(&mut log.records),
         stopped_after: log.stopped_after,
+        edge_version: None,
     };
     if req.dry_run {
         log.note(RotateStep::ALL, Outcome::Planned);
@@ -429,12 +499,70 @@ fn switch(
     }
 }
 
-/// Step 5: the old key `previous` (with its retire-after), the new key `current`.
+/// Step 5 (edge-encrypted profiles): the new package published as a version of the edge
+/// function, and the distribution's origin-request association pointed at it, deployed. Both
+/// halves find their own earlier work on a rerun (the version by its description).
+fn deploy_edge(
+    b: &dyn Backend,
+    req: &RotateRequest<'_>,
+    started: &Started,
+    before: &Before,
+    log: &mut Log<'_, RotateStep>,
+) -> Result<(Option<String>, ControlFlow<()>), StepError> {
+    if req.dry_run {
+        let outcome = if req.edge.is_some() {
+            Outcome::Planned
+        } else {
+            Outcome::NotNeeded
+        };
+        log.note(&[DeployEdge], outcome);
+        return Ok((None, ControlFlow::Continue(())));
+    }
+    let Some(edge) = &req.edge else {
+        // Marked (not only noted) so that a stop after step 5 means the same in every rotation.
+        let flow = log.mark(DeployEdge, Outcome::NotNeeded);
+        return Ok((None, flow));
+    };
+    let s5 = |e| StepError::at(DeployEdge, e);
+    let public_pem =
+        keygen::public_pem_matching(&started.stored, None, &started.new_name).map_err(s5)?;
+    let zip = (edge.package)(&EdgeKey {
+        profile: req.profile,
+        provider_id: &before.entity.provider_id,
+        key_name: &started.new_name,
+        public_key_pem: &public_pem,
+    })
+    .map_err(|e| {
+        s5(StoreError::Invalid(format!(
+            "building the edge package: {e}"
+        )))
+    })?;
+    // A rerun finds the version it published by this description.
+    let description = format!("fle: profile {}, key {}", req.profile, started.new_name);
+    let (version, published) = b
+        .publish_edge_version(edge.function, &zip, &description)
+        .map_err(s5)?;
+    let associated = b
+        .associate_edge_version(edge.distribution_id, edge.path_pattern, &version.arn)
+        .map_err(s5)?;
+    let outcome = if published || associated {
+        Outcome::Done
+    } else {
+        Outcome::AlreadyDone
+    };
+    let flow = log.mark(DeployEdge, outcome);
+    Ok((Some(version.arn), flow))
+}
+
+/// Step 6: the old key `previous` (with its retire-after), the new key `current`. After an
+/// edge deployment the grace counts from the moment it was deployed, when the last edge
+/// stopped encrypting with the old key, if that is later than planned.
 fn finish(
     b: &dyn Backend,
     before: &Before,
     req: &RotateRequest<'_>,
     started: &Started,
+    deployed_at: Option<SystemTime>,
     log: &mut Log<'_, RotateStep>,
 ) -> Result<(), StepError> {
     if req.dry_run {
@@ -448,10 +576,14 @@ fn finish(
         rotation: None,
     }];
     if before.ring.get(&started.old_name).is_some() && started.old_name != started.new_name {
+        let after_deploy = deployed_at
+            .and_then(|t| t.checked_add(req.grace))
+            .and_then(crate::time::rfc3339_ceil)
+            .filter(|t| *t > before.retire_after);
         changes.push(StatusChange {
             key_name: started.old_name.clone(),
             status: KeyStatus::Previous,
-            retire_after: Some(before.retire_after.clone()),
+            retire_after: Some(after_deploy.unwrap_or_else(|| before.retire_after.clone())),
             rotation: None,
         });
     }

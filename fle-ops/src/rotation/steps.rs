@@ -56,6 +56,10 @@ pub enum RotateStep {
     UploadPublicKey,
     /// Point the profile at the new public key (IfMatch).
     SwitchProfile,
+    /// Edge-encrypted profiles: publish the edge function's new version (its package carries
+    /// the new public key) and point the distribution's association at it (IfMatch), then wait
+    /// until it is deployed. Not needed when CloudFront encrypts the profile.
+    DeployEdge,
     /// Mark the old key `previous` (with its retire-after) and the new one `current`.
     MarkOldPrevious,
 }
@@ -66,6 +70,7 @@ impl Step for RotateStep {
         Self::StorePrivateKey,
         Self::UploadPublicKey,
         Self::SwitchProfile,
+        Self::DeployEdge,
         Self::MarkOldPrevious,
     ];
     fn name(self) -> &'static str {
@@ -74,6 +79,7 @@ impl Step for RotateStep {
             Self::StorePrivateKey => "store the new private key",
             Self::UploadPublicKey => "upload the new public key",
             Self::SwitchProfile => "point the profile at the new key",
+            Self::DeployEdge => "deploy the edge function with the new key",
             Self::MarkOldPrevious => "mark the old key previous",
         }
     }
@@ -112,10 +118,11 @@ mod tests {
     #[test]
     fn numbers_follow_the_docs() {
         assert_eq!(RotateStep::GenerateKeyPair.number(), 1);
-        assert_eq!(RotateStep::MarkOldPrevious.number(), 5);
+        assert_eq!(RotateStep::DeployEdge.number(), 5);
+        assert_eq!(RotateStep::MarkOldPrevious.number(), 6);
         assert_eq!(RotateStep::from_number(4), Some(RotateStep::SwitchProfile));
         assert_eq!(RotateStep::from_number(0), None);
-        assert_eq!(RotateStep::from_number(6), None);
+        assert_eq!(RotateStep::from_number(7), None);
         assert_eq!(RetireStep::DeletePrivateKey.number(), 3);
         assert_eq!(GenerateStep::UploadPublicKey.number(), 3);
     }

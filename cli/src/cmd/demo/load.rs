@@ -231,6 +231,7 @@ fn rotate_in_turn(
                 new_key_name: Some(name),
                 switch_delay,
                 dry_run: false,
+                edge: None,
             };
             let mut wait = |at: SystemTime| {
                 if let Ok(left) = at.duration_since(SystemTime::now()) {
