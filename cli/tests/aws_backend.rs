@@ -125,8 +125,25 @@ impl Aws {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    /// `fle` with the emulators' environment and no arguments.
+    fn env_cmd(&self) -> Command {
         let mut c = Command::new(FLE);
+        c.env("AWS_ENDPOINT_URL", &self.moto)
+            .env("AWS_ENDPOINT_URL_CLOUDFRONT", &self.double_url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env_remove("AWS_PROFILE")
+            .env_remove("FLE_HOME");
+        c
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.env_cmd();
         c.args(args)
             .args([
                 "--backend",
@@ -141,18 +158,7 @@ impl Aws {
                 "--public-key-quota",
                 "1000",
             ])
-            .args(["--private-key-store", self.store])
-            .env("AWS_ENDPOINT_URL", &self.moto)
-            .env("AWS_ENDPOINT_URL_CLOUDFRONT", &self.double_url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env_remove("AWS_PROFILE")
-            .env_remove("FLE_HOME");
+            .args(["--private-key-store", self.store]);
         c
     }
 
@@ -865,4 +871,156 @@ fn diagnostics_show_the_calls_but_no_key_material() {
             );
         }
     }
+}
+
+/// An edge-encrypted profile on AWS: `fle edge package --encrypt` marks the profile, and
+/// `fle keys rotate` with the edge flags publishes the function's new version (Lambda, moto)
+/// and points the distribution's origin-request association at it (CloudFront double: IfMatch,
+/// Deployed), body included. A rerun, and a rerun after a stop at step 5, publish nothing
+/// twice; the marked profile refuses a rotation that would not deploy the edge.
+#[test]
+fn aws_edge_encrypted_profile_rotation_publishes_and_associates_the_function() {
+    let aws = Aws::new();
+    let (provider, k1, profile) = aws.with_profile();
+    let function = aws.name("fle-edge");
+    // The function as a first deployment left it: version 1 associated with the default
+    // behavior of a distribution (created through the double, which keeps associations).
+    let made = aws.py(
+        "iam = c('iam')\n\
+         role = iam.create_role(RoleName=sys.argv[2] + '-role', AssumeRolePolicyDocument=json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'Service': ['lambda.amazonaws.com', 'edgelambda.amazonaws.com']}, 'Action': 'sts:AssumeRole'}]}))['Role']['Arn']\n\
+         import io, zipfile\n\
+         b = io.BytesIO()\n\
+         z = zipfile.ZipFile(b, 'w'); z.writestr('index.mjs', 'export const handler = async (e) => e;'); z.close()\n\
+         lam = c('lambda')\n\
+         lam.create_function(FunctionName=sys.argv[2], Runtime='nodejs22.x', Role=role, Handler='index.handler', Code={'ZipFile': b.getvalue()})\n\
+         v1 = lam.publish_version(FunctionName=sys.argv[2], Description='first deployment')['FunctionArn']\n\
+         cf = boto3.client('cloudfront', endpoint_url=sys.argv[3], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         d = cf.create_distribution(DistributionConfig={'CallerReference': sys.argv[2], 'Comment': '', 'Enabled': True,\n\
+           'Origins': {'Quantity': 1, 'Items': [{'Id': 'o', 'DomainName': 'abc.execute-api.us-east-1.amazonaws.com', 'CustomOriginConfig': {'HTTPPort': 80, 'HTTPSPort': 443, 'OriginProtocolPolicy': 'https-only'}}]},\n\
+           'DefaultCacheBehavior': {'TargetOriginId': 'o', 'ViewerProtocolPolicy': 'https-only', 'MinTTL': 0, 'ForwardedValues': {'QueryString': False, 'Cookies': {'Forward': 'none'}},\n\
+             'LambdaFunctionAssociations': {'Quantity': 1, 'Items': [{'LambdaFunctionARN': v1, 'EventType': 'origin-request', 'IncludeBody': True}]}}})\n\
+         print(json.dumps({'v1': v1, 'dist': d['Distribution']['Id']}))",
+        &[&function, &aws.double_url],
+    );
+    let made: Value = serde_json::from_str(&made).unwrap();
+    let dist = made["dist"].as_str().unwrap().to_owned();
+    let association = |aws: &Aws| -> (String, bool) {
+        let out = aws.py(
+            "cf = boto3.client('cloudfront', endpoint_url=sys.argv[3], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+             items = cf.get_distribution_config(Id=sys.argv[2])['DistributionConfig']['DefaultCacheBehavior']['LambdaFunctionAssociations']['Items']\n\
+             a = [i for i in items if i['EventType'] == 'origin-request']\n\
+             print(json.dumps([a[0]['LambdaFunctionARN'], a[0].get('IncludeBody', False)] if len(a) == 1 else None))",
+            &[&dist, &aws.double_url],
+        );
+        let v: Value = serde_json::from_str(&out).unwrap();
+        (v[0].as_str().unwrap().to_owned(), v[1].as_bool().unwrap())
+    };
+    let versions = |aws: &Aws| -> Vec<String> {
+        let out = aws.py(
+            "vs = c('lambda').list_versions_by_function(FunctionName=sys.argv[2])['Versions']\n\
+             print(json.dumps([v.get('Description', '') for v in vs if v['Version'] != '$LATEST']))",
+            &[&function],
+        );
+        serde_json::from_str(&out).unwrap()
+    };
+    assert_eq!(
+        association(&aws),
+        (made["v1"].as_str().unwrap().to_owned(), true)
+    );
+
+    // Package for the profile: reads it from CloudFront and marks it as edge-encrypted.
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("edge.zip");
+    let package = aws
+        .env_cmd()
+        .args([
+            "edge",
+            "package",
+            "--backend",
+            "aws",
+            "--encrypt",
+            &profile,
+            "--json-fields",
+            "/card/number",
+            "--region",
+            "us-east-1",
+            "--out",
+        ])
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert!(
+        package.status.success(),
+        "{}",
+        String::from_utf8_lossy(&package.stderr)
+    );
+    let config = dir.path().join("config.json");
+    aws.py(
+        "import zipfile\nopen(sys.argv[3], 'wb').write(zipfile.ZipFile(sys.argv[2]).read('config.json'))",
+        &[zip.to_str().unwrap(), config.to_str().unwrap()],
+    );
+    assert!(aws.ok(&["profiles", "show", &profile])["comment"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("[fle:edge]"));
+
+    // The marked profile refuses a rotation that would leave the edge on the old key.
+    let err = aws.fails(&["keys", "rotate", "--profile", &profile], 2);
+    assert!(err.contains("encrypted at the edge"), "{err}");
+    assert_eq!(aws.profile_key(&profile), k1);
+
+    let k2 = aws.name("k2");
+    let rotate = |aws: &Aws, key: &str, extra: &[&str]| {
+        let mut args = vec![
+            "keys",
+            "rotate",
+            "--profile",
+            &profile,
+            "--new-key-name",
+            key,
+            "--grace",
+            "1h",
+            "--edge-function",
+            &function,
+            "--edge-distribution",
+            &dist,
+            "--edge-config",
+            config.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        aws.run(&args)
+    };
+    // Stopped right after step 5 (deployed, old key not yet previous), then rerun.
+    let out = rotate(&aws, &k2, &["--danger-stop-after", "5"]);
+    assert_eq!(
+        out.status.code(),
+        Some(KILLED),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let described = format!("fle: profile {profile}, key {k2}");
+    assert_eq!(versions(&aws), ["first deployment", described.as_str()]);
+    let (arn, body) = association(&aws);
+    assert!(arn.ends_with(":2"), "{arn}");
+    assert!(body, "the association must include the body");
+    let out = rotate(&aws, &k2, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("step 5/6 deploy the edge function with the new key: already done"),
+        "{stderr}"
+    );
+    assert_eq!(versions(&aws).len(), 2, "a rerun publishes nothing twice");
+    assert_eq!(association(&aws).0, arn);
+    assert_eq!(
+        aws.key_statuses(&provider),
+        [
+            (k1.clone(), "previous".to_owned()),
+            (k2.clone(), "current".to_owned())
+        ]
+    );
 }

@@ -465,3 +465,135 @@ fn encrypt_package_carries_the_profile_and_its_handler_encrypts_what_the_keyring
     assert_eq!(opened, serde_json::from_str::<Value>(body).unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rotating_an_edge_encrypted_profile_publishes_a_package_with_the_new_key() {
+    let dir = std::env::temp_dir().join(format!("fle-edge-rotate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let home = dir.join("keystore");
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    ok(fle(
+        &home,
+        &["keys", "generate", "--name", "k1", "--provider", "spa"],
+    ));
+    ok(fle(
+        &home,
+        &[
+            "profiles", "create", "--name", "spa", "--key", "k1", "--field", "card_*",
+        ],
+    ));
+    let zip = dir.join("edge.zip");
+    ok(fle(
+        &home,
+        &[
+            "edge",
+            "package",
+            "--out",
+            zip.to_str().unwrap(),
+            "--encrypt",
+            "spa",
+            "--json-fields",
+            "/card/number",
+        ],
+    ));
+    let config = dir.join("config.json");
+    let script = "import sys, zipfile\nopen(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('config.json'))";
+    ok(Command::new(python())
+        .args(["-c", script])
+        .arg(&zip)
+        .arg(&config)
+        .output()
+        .unwrap());
+    let edge = |key: &str| {
+        fle(
+            &home,
+            &[
+                "keys",
+                "rotate",
+                "--profile",
+                "spa",
+                "--new-key-name",
+                key,
+                "--grace",
+                "1h",
+                "--edge-function",
+                "fle-edge",
+                "--edge-distribution",
+                "E1EXAMPLE",
+                "--edge-config",
+                config.to_str().unwrap(),
+            ],
+        )
+    };
+    // A package config for another profile is refused before any step.
+    let other = dir.join("other.json");
+    let mut text: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    text["encrypt"]["profile"] = "someone-else".into();
+    std::fs::write(&other, text.to_string()).unwrap();
+    let refused = fle(
+        &home,
+        &[
+            "keys",
+            "rotate",
+            "--profile",
+            "spa",
+            "--edge-function",
+            "f",
+            "--edge-distribution",
+            "E1",
+            "--edge-config",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    for (n, key) in [(1, "k2"), (2, "k3")] {
+        ok(edge(key));
+        let published = home.join(format!("edge/fle-edge-{n}.zip"));
+        let out = dir.join(format!("published-{n}.json"));
+        ok(Command::new(python())
+            .args(["-c", script])
+            .arg(&published)
+            .arg(&out)
+            .output()
+            .unwrap());
+        let inside: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(inside["encrypt"]["keyName"], key);
+        assert_eq!(
+            inside["encrypt"]["json"]["fields"],
+            serde_json::json!(["/card/number"])
+        );
+        assert_eq!(inside["region"], config_value(&config, "region"));
+        let exported = ok(fle(&home, &["keys", "export-public", key])).stdout;
+        assert_eq!(
+            inside["encrypt"]["publicKey"].as_str().unwrap().trim(),
+            String::from_utf8(exported).unwrap().trim()
+        );
+        let state: Value =
+            serde_json::from_slice(&std::fs::read(home.join("state.json")).unwrap()).unwrap();
+        assert_eq!(
+            state["edgeAssociations"],
+            serde_json::json!([{"distributionId": "E1EXAMPLE", "pathPattern": "*",
+                                "versionArn": format!("local:function:fle-edge:{n}")}])
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn config_value(path: &Path, name: &str) -> Value {
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v[name].clone()
+}
