@@ -85,32 +85,56 @@ struct PackageArgs {
 
 /// Edge encryption: what `--encrypt PROFILE` writes into config.json.
 #[derive(Debug, clap::Args)]
-#[command(next_help_heading = "Edge encryption")]
 struct EncryptArgs {
     /// Encrypt fields at the edge with this profile's public key, provider ID and key name
     /// (read from the keystore, or CloudFront with --backend aws). Form bodies: the profile's
     /// field patterns. The profile must not be in a field-level encryption configuration:
     /// CloudFront would encrypt the same fields again.
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", help_heading = "Edge encryption")]
     encrypt: Option<String>,
     /// JSON bodies: comma-separated selectors (JSON Pointers, `*` for any member or element),
     /// e.g. /card/number,/payments/*/iban.
-    #[arg(long, value_name = "LIST", requires = "encrypt")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        requires = "encrypt",
+        help_heading = "Edge encryption"
+    )]
     json_fields: Option<String>,
     /// Comma-separated selectors or form-field patterns a body must carry (else 400).
-    #[arg(long, value_name = "LIST", requires = "encrypt")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        requires = "encrypt",
+        help_heading = "Edge encryption"
+    )]
     required: Option<String>,
     /// Algorithm suite: 0x0478 (committing, unsigned: the default) or 0x0378 (CloudFront's).
-    #[arg(long, value_name = "ID", requires = "encrypt", value_parser = ["0x0478", "0x0378"])]
+    #[arg(long, value_name = "ID", requires = "encrypt", value_parser = ["0x0478", "0x0378"], help_heading = "Edge encryption")]
     suite: Option<String>,
     /// Local keystore directory [default: $FLE_HOME, else ./.fle]
-    #[arg(long, value_name = "DIR", requires = "encrypt")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "encrypt",
+        help_heading = "Edge encryption"
+    )]
     keystore: Option<PathBuf>,
     /// Where the profile lives.
-    #[arg(long, value_enum, requires = "encrypt")]
+    #[arg(
+        long,
+        value_enum,
+        requires = "encrypt",
+        help_heading = "Edge encryption"
+    )]
     backend: Option<crate::cmd::store::BackendKind>,
     /// AWS named profile, with --backend aws.
-    #[arg(long, value_name = "NAME", requires = "encrypt")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "encrypt",
+        help_heading = "Edge encryption"
+    )]
     aws_profile: Option<String>,
 }
 

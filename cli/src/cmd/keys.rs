@@ -143,30 +143,45 @@ struct RotateArgs {
 
 /// A profile the edge encrypts (`fle edge package --encrypt`): step 5 deploys its function.
 #[derive(Debug, ClapArgs)]
-#[command(next_help_heading = "Edge-encrypted profiles")]
 struct EdgeArgs {
     /// The Lambda@Edge function that encrypts this profile (name or unqualified ARN, in
     /// us-east-1): step 5 publishes its new version, with the new key.
-    #[arg(long, value_name = "FUNCTION", requires_all = ["edge_distribution", "edge_config"])]
+    #[arg(long, value_name = "FUNCTION", requires_all = ["edge_distribution", "edge_config"], help_heading = "Edge-encrypted profiles")]
     edge_function: Option<String>,
     /// The distribution whose cache behavior runs the function on origin requests; step 5
     /// points it at the new version (IfMatch) and waits until it is deployed.
-    #[arg(long, value_name = "ID", requires = "edge_function")]
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "edge_function",
+        help_heading = "Edge-encrypted profiles"
+    )]
     edge_distribution: Option<String>,
     /// That cache behavior's path pattern (`*`: the default behavior).
     #[arg(
         long,
         value_name = "PATTERN",
         default_value = "*",
-        requires = "edge_function"
+        requires = "edge_function",
+        help_heading = "Edge-encrypted profiles"
     )]
     edge_path_pattern: String,
     /// The package's config.json (`fle edge package --encrypt` writes it): the new package
     /// keeps its region, service, suite and fields, with the new key.
-    #[arg(long, value_name = "FILE", requires = "edge_function")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "edge_function",
+        help_heading = "Edge-encrypted profiles"
+    )]
     edge_config: Option<std::path::PathBuf>,
     /// Package this wasm module instead of the one built into fle.
-    #[arg(long, value_name = "FILE", requires = "edge_function")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "edge_function",
+        help_heading = "Edge-encrypted profiles"
+    )]
     edge_wasm: Option<std::path::PathBuf>,
 }
 

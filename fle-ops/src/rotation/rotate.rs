@@ -326,7 +326,12 @@ fn finished(
     req: &RotateRequest<'_>,
     mut log: Log<'_, RotateStep>,
 ) -> RotateReport {
-    log.note(RotateStep::ALL, Outcome::AlreadyDone);
+    for step in RotateStep::ALL {
+        log.note(
+            &[*step],
+            all_steps_outcome(req, *step, Outcome::AlreadyDone),
+        );
+    }
     let (old_key, retire_after) = before
         .ring
         .keys
@@ -388,7 +393,9 @@ fn start(
         edge_version: None,
     };
     if req.dry_run {
-        log.note(RotateStep::ALL, Outcome::Planned);
+        for step in RotateStep::ALL {
+            log.note(&[*step], all_steps_outcome(req, *step, Outcome::Planned));
+        }
         return Ok(Err(stop(log, name)));
     }
     let pair = keygen::generate().map_err(|e| StepError::at(GenerateKeyPair, key_err(e)))?;
@@ -496,6 +503,16 @@ fn switch(
             log.note(&[SwitchProfile], Outcome::Planned);
             Ok(ControlFlow::Continue(()))
         }
+    }
+}
+
+/// The outcome reported for `step` when every step is planned or found done at once: the edge
+/// deployment is not needed where CloudFront encrypts the profile.
+fn all_steps_outcome(req: &RotateRequest<'_>, step: RotateStep, outcome: Outcome) -> Outcome {
+    if step == DeployEdge && req.edge.is_none() {
+        Outcome::NotNeeded
+    } else {
+        outcome
     }
 }
 
