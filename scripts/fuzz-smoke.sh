@@ -11,7 +11,7 @@ root=$(pwd)
 
 seconds=${1:-20}
 cargo_fuzz_version=0.13.2
-targets=(parse_message decrypt_form parse_keyring_document sign_event)
+targets=(parse_message decrypt_form parse_keyring_document sign_event edge_encrypt)
 # Caps, shared with the long runs: see fuzz/README.md for why these values.
 caps=(-rss_limit_mb=1024 -malloc_limit_mb=1 -max_len=16384 -timeout=10)
 

@@ -467,7 +467,9 @@ fn aws_keys_profiles_configs_end_to_end() {
 
 #[test]
 fn aws_rotation_interrupted_after_each_step_converges() {
-    interrupted_rotations("secrets-manager", &[1, 2, 3, 4, 5, 6]);
+    // Step 5 (the edge deployment) is not needed here: a stop after it needs an edge profile
+    // (aws_edge_encrypted_profile_rotation_publishes_and_associates_the_function).
+    interrupted_rotations("secrets-manager", &[1, 2, 3, 4, 6]);
 }
 
 #[test]

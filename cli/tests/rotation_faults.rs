@@ -159,11 +159,6 @@ fn interrupted_after_step_4_converges() {
 }
 
 #[test]
-fn interrupted_after_step_5_converges() {
-    interrupted_rotation_converges(5);
-}
-
-#[test]
 fn interrupted_after_step_6_is_complete() {
     let s = Store::with_profile();
     let out = s.run(&[

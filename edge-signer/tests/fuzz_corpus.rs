@@ -51,3 +51,23 @@ fn helper_outcomes() {
     assert_eq!(sign_event(b"{\"Records\":[]}"), Ok(false));
     assert_eq!(sign_event(b"\xff"), Ok(false));
 }
+
+/// The `edge_encrypt` target's seeds reach the encryption (all but the repeated member, which
+/// is refused), and the helper catches what it guards: a JSON body that is not JSON is never
+/// accepted.
+#[test]
+fn edge_encrypt_seeds_encrypt_and_the_helper_holds() {
+    use edge_signer::fuzzing::protect_body;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/edge_encrypt");
+    let mut encrypted = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let outcome = protect_body(&std::fs::read(&path).unwrap());
+        assert!(outcome.is_ok(), "{}", path.display());
+        encrypted += usize::from(outcome.unwrap());
+    }
+    assert!(encrypted >= 3, "only {encrypted} seeds encrypt");
+    assert_eq!(protect_body(b"\0{\"card\": 1"), Ok(false));
+    assert_eq!(protect_body(b"\0"), Ok(false));
+    assert_eq!(protect_body(b""), Ok(false));
+}

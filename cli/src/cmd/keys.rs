@@ -304,6 +304,9 @@ struct RotateView {
     /// True when this run continued an interrupted rotation.
     resumed: bool,
     dry_run: bool,
+    /// The edge function version the distribution runs now (edge-encrypted profiles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edge_version: Option<String>,
     steps: Vec<StepView>,
 }
 
@@ -708,6 +711,7 @@ fn rotate(a: RotateArgs) -> CmdResult {
         retire_after: report.retire_after,
         resumed: report.resumed,
         dry_run: report.dry_run,
+        edge_version: report.edge_version,
         steps: step_views(&report.steps),
     };
     let store = b.describe();
@@ -724,8 +728,13 @@ fn rotate(a: RotateArgs) -> CmdResult {
             );
             return head + &steps_text(&r.steps);
         }
+        let edge = r
+            .edge_version
+            .as_ref()
+            .map(|v| format!("; the distribution runs edge function version {v}"))
+            .unwrap_or_default();
         format!(
-            "rotated profile {} from key {} to {}{} in {store}; {} retires after {}\n",
+            "rotated profile {} from key {} to {}{} in {store}{edge}; {} retires after {}\n",
             r.profile,
             r.old_key,
             r.new_key,
