@@ -60,9 +60,9 @@ pub trait Backend {
     fn list_attachments(&self) -> StoreResult<Vec<Attachment>>;
 
     /// Edge encryption: publishes `zip` as a new version of the Lambda@Edge function
-    /// `function`, described by `description`, unless a version with that description exists
-    /// (a rerun after an interruption finds it). Returns the version and whether this call
-    /// published it.
+    /// `function`, described by `description`, unless a version with that description and
+    /// this very code exists (a rerun after an interruption finds it; a reused key name or a
+    /// changed package does not). Returns the version and whether this call published it.
     fn publish_edge_version(
         &self,
         function: &str,
@@ -72,7 +72,8 @@ pub trait Backend {
     /// Points the origin-request association of `distribution_id`'s cache behavior
     /// `path_pattern` (`*`: the default one) at `version_arn`, with the body included, unless
     /// it already is (IfMatch), then waits until the distribution is deployed. Returns whether
-    /// it changed.
+    /// it changed. Refused when the behavior runs another function on origin requests (a
+    /// mistyped function or path would unhook the signer), and on AWS when it runs none.
     fn associate_edge_version(
         &self,
         distribution_id: &str,
@@ -105,6 +106,20 @@ pub trait Backend {
     fn health(&self) -> Vec<String> {
         Vec::new()
     }
+}
+
+/// The unqualified function of a version ARN (`…:function:NAME:7` → `…:function:NAME`) and
+/// whether it is `function` (a name, or an unqualified ARN).
+pub fn edge_version_of(version_arn: &str, function: &str) -> bool {
+    let unqualified = match version_arn.rsplit_once(':') {
+        Some((head, v))
+            if !v.is_empty() && (v.bytes().all(|b| b.is_ascii_digit()) || v == "$LATEST") =>
+        {
+            head
+        }
+        _ => version_arn,
+    };
+    unqualified == function || unqualified.ends_with(&format!(":function:{function}"))
 }
 
 /// Lambda's `CodeSha256` of a zip: base64 of its SHA-256.

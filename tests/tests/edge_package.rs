@@ -502,6 +502,8 @@ fn rotating_an_edge_encrypted_profile_publishes_a_package_with_the_new_key() {
             "spa",
             "--json-fields",
             "/card/number",
+            "--region",
+            "eu-west-3",
         ],
     ));
     let config = dir.join("config.json");
@@ -576,6 +578,7 @@ fn rotating_an_edge_encrypted_profile_publishes_a_package_with_the_new_key() {
             inside["encrypt"]["json"]["fields"],
             serde_json::json!(["/card/number"])
         );
+        assert_eq!(inside["region"], "eu-west-3");
         assert_eq!(inside["region"], config_value(&config, "region"));
         let exported = ok(fle(&home, &["keys", "export-public", key])).stdout;
         assert_eq!(
@@ -590,6 +593,79 @@ fn rotating_an_edge_encrypted_profile_publishes_a_package_with_the_new_key() {
                                 "versionArn": format!("local:function:fle-edge:{n}")}])
         );
     }
+    assert!(
+        !home.join("edge/fle-edge-3.zip").exists(),
+        "a rerun published twice"
+    );
+
+    // A rerun with another package (a selector added) publishes it: a version is reused only
+    // when its code is the same.
+    let out = fle(
+        &home,
+        &[
+            "keys",
+            "rotate",
+            "--profile",
+            "spa",
+            "--new-key-name",
+            "k4",
+            "--grace",
+            "1h",
+            "--edge-function",
+            "fle-edge",
+            "--edge-distribution",
+            "E1EXAMPLE",
+            "--edge-config",
+            config.to_str().unwrap(),
+            "--danger-stop-after",
+            "5",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(86),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut wider: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    wider["encrypt"]["json"]["fields"] = serde_json::json!(["/card/number", "/card/cvc"]);
+    std::fs::write(&config, wider.to_string()).unwrap();
+    ok(edge("k4"));
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(home.join("state.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["edgeAssociations"][0]["versionArn"],
+        "local:function:fle-edge:4"
+    );
+    let out = dir.join("published-4.json");
+    ok(Command::new(python())
+        .args(["-c", script])
+        .arg(home.join("edge/fle-edge-4.zip"))
+        .arg(&out)
+        .output()
+        .unwrap());
+    let inside: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        inside["encrypt"]["json"]["fields"],
+        serde_json::json!(["/card/number", "/card/cvc"])
+    );
+    assert_eq!(inside["encrypt"]["keyName"], "k4");
+    // The marker survives a new comment, so the next rotation still needs the edge flags.
+    ok(fle(
+        &home,
+        &["profiles", "update", "spa", "--comment", "checkout SPA"],
+    ));
+    let plain = fle(
+        &home,
+        &["keys", "rotate", "--profile", "spa", "--new-key-name", "k5"],
+    );
+    assert_eq!(
+        plain.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("encrypted at the edge"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

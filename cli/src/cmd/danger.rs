@@ -26,7 +26,7 @@ pub struct StopArgs {
 // No doc comment (see `StopArgs`).
 #[derive(Debug, Clone, ClapArgs)]
 pub struct PauseArgs {
-    /// Testing only: exit abruptly after this step (1-5), as if killed.
+    /// Testing only: exit abruptly after this step (1-6 for a rotation), as if killed.
     #[arg(long, hide = true, value_name = "STEP")]
     pub danger_stop_after: Option<usize>,
     /// Testing only: after this step, create <FILE>.reached and wait until FILE exists.

@@ -289,11 +289,14 @@ fn package(args: PackageArgs) -> CmdResult {
             args.out.display()
         )));
     }
-    let encrypt = match &args.encrypt.encrypt {
-        None => None,
-        Some(profile) => Some(encrypt_config(profile, &args.encrypt)?),
+    let (encrypt, marker) = match &args.encrypt.encrypt {
+        None => (None, None),
+        Some(profile) => {
+            let (config, marker) = encrypt_config(profile, &args.encrypt)?;
+            (Some(config), Some(marker))
+        }
     };
-    let module = Module::load(args.wasm.as_deref(), encrypt.is_some())?;
+    let module = Module::load(args.wasm.as_deref(), encrypt.is_some(), true)?;
     let mut config = serde_json::Map::new();
     if let Some(region) = &args.region {
         config.insert("region".into(), region.clone().into());
@@ -305,6 +308,9 @@ fn package(args: PackageArgs) -> CmdResult {
     }
     let zip = module.package(&serde_json::Value::Object(config))?;
     write_file(&args.out, &zip)?;
+    if let Some(marker) = marker {
+        marker.mark()?;
+    }
     let size = u64::try_from(zip.len()).unwrap_or(u64::MAX);
     eprintln!(
         "fle: wrote {} ({} bytes; wasm {} bytes; handler index.mjs, export `handler`; region {}, service {})",
@@ -337,9 +343,13 @@ pub(crate) struct Module {
 }
 
 impl Module {
-    /// `path`, else the module built into fle, else a cargo build in the workspace. With
-    /// `encrypting`, it must export `configure`.
-    pub(crate) fn load(path: Option<&Path>, encrypting: bool) -> Result<Self, Failure> {
+    /// `path`, else the module built into fle, else (with `may_build`) a cargo build in the
+    /// workspace. With `encrypting`, it must export `configure`.
+    pub(crate) fn load(
+        path: Option<&Path>,
+        encrypting: bool,
+        may_build: bool,
+    ) -> Result<Self, Failure> {
         let (wasm, wasm_path) = match path {
             Some(p) => (
                 std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
@@ -349,6 +359,11 @@ impl Module {
                 EMBEDDED_WASM.to_vec(),
                 PathBuf::from("(the module built into fle)"),
             ),
+            None if !may_build => {
+                return Err(Failure::usage(anyhow!(
+                    "this fle has no edge module built in (compiled without the wasm32 target): pass --edge-wasm"
+                )))
+            }
             None => {
                 let p = build_wasm()?;
                 (
@@ -409,14 +424,29 @@ pub(crate) fn config_for_key(
             key.profile
         ));
     }
+    let obj = section
+        .as_object_mut()
+        .ok_or("the encrypt section is not an object")?;
     for (name, value) in [
         ("providerId", key.provider_id),
         ("keyName", key.key_name),
         ("publicKey", key.public_key_pem),
     ] {
-        if let Some(obj) = section.as_object_mut() {
-            obj.insert(name.into(), value.into());
-        }
+        obj.insert(name.into(), value.into());
+    }
+    // Form fields are the profile's patterns as they are now, as `--encrypt` takes them.
+    if key.field_patterns.is_empty() {
+        obj.remove("form");
+    } else {
+        let required = obj
+            .get("form")
+            .and_then(|f| f.get("required"))
+            .cloned()
+            .unwrap_or_else(|| serde_json::Value::Array(Vec::new()));
+        obj.insert(
+            "form".into(),
+            serde_json::json!({ "fields": key.field_patterns, "required": required }),
+        );
     }
     let bytes = serde_json::to_vec(section).map_err(|e| e.to_string())?;
     EdgeEncryption::from_json(&bytes).map_err(|e| e.to_string())?;
@@ -426,7 +456,44 @@ pub(crate) fn config_for_key(
 /// The `encrypt` section for a profile: its public key (PEM), provider ID and key name from the
 /// store, its field patterns for forms, `--json-fields` for JSON. Checked by the same parser
 /// the wasm module runs, so a package never carries a configuration its module refuses.
-fn encrypt_config(profile: &str, args: &EncryptArgs) -> Result<EncryptConfig, Failure> {
+/// Marks the profile as encrypted at the edge once the package is written.
+struct Marker {
+    backend: Box<dyn fle_ops::Backend>,
+    profile: fle_ops::model::Profile,
+}
+
+impl Marker {
+    /// The profile now says the edge encrypts it: `fle keys rotate` then refuses to run without
+    /// deploying the function, and never retires a key an edge may still encrypt with.
+    fn mark(self) -> CmdResult {
+        let p = self.profile;
+        if p.config.edge_encrypted() {
+            return Ok(());
+        }
+        let mut cfg = p.config.clone();
+        cfg.comment = format!("{} {}", cfg.comment, fle_ops::model::EDGE_MARK)
+            .trim()
+            .to_owned();
+        if cfg.comment.len() > fle_ops::rules::MAX_COMMENT_LEN {
+            return Err(Failure::usage(anyhow!(
+                "edge package --encrypt: profile {}'s comment leaves no room for {} (128 characters at most): shorten it with `fle profiles update --comment`",
+                p.config.name,
+                fle_ops::model::EDGE_MARK
+            )));
+        }
+        self.backend
+            .update_profile(&p.id, &cfg, &p.etag)
+            .map_err(|e| crate::cmd::store::store_failure("edge package --encrypt", e, ""))?;
+        eprintln!(
+            "fle: marked profile {} as encrypted at the edge ({} in its comment): rotate it with `fle keys rotate --edge-function ... --edge-distribution ... --edge-config config.json`",
+            p.config.name,
+            fle_ops::model::EDGE_MARK
+        );
+        Ok(())
+    }
+}
+
+fn encrypt_config(profile: &str, args: &EncryptArgs) -> Result<(EncryptConfig, Marker), Failure> {
     let ctx = "edge package --encrypt";
     let mut store = crate::cmd::store::StoreArgs::defaults()?;
     if let Some(dir) = &args.keystore {
@@ -511,20 +578,13 @@ fn encrypt_config(profile: &str, args: &EncryptArgs) -> Result<EncryptConfig, Fa
         }),
     };
     EdgeEncryption::new(&config).map_err(|e| Failure::usage(anyhow!("{ctx}: {e}")))?;
-    // The profile now says the edge encrypts it: `fle keys rotate` then refuses to run without
-    // deploying the function, and never retires a key an edge may still encrypt with.
-    if !p.config.edge_encrypted() {
-        let mut cfg = p.config.clone();
-        cfg.comment = format!("{} {}", cfg.comment, fle_ops::model::EDGE_MARK)
-            .trim()
-            .to_owned();
-        b.update_profile(&p.id, &cfg, &p.etag).map_err(fail)?;
-        eprintln!(
-            "fle: marked profile {profile} as encrypted at the edge ({} in its comment): rotate it with `fle keys rotate --edge-function ... --edge-distribution ... --edge-config config.json`",
-            fle_ops::model::EDGE_MARK
-        );
-    }
-    Ok(config)
+    Ok((
+        config,
+        Marker {
+            backend: b,
+            profile: p,
+        },
+    ))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> CmdResult {

@@ -635,9 +635,11 @@ fn rotate(a: RotateArgs) -> CmdResult {
         }
     };
     let module = match &a.edge.edge_function {
+        // No cargo build inside a rotation: the module built into fle, or --edge-wasm.
         Some(_) => Some(super::edge::Module::load(
             a.edge.edge_wasm.as_deref(),
             true,
+            false,
         )?),
         None => None,
     };
@@ -657,6 +659,7 @@ fn rotate(a: RotateArgs) -> CmdResult {
                 .pointer("/encrypt/publicKey")
                 .and_then(|v| v.as_str())
                 .unwrap_or_default(),
+            field_patterns: &[],
         };
         super::edge::config_for_key(template, &probe)
             .map_err(|e| Failure::usage(anyhow!("keys rotate: --edge-config: {e}")))?;

@@ -558,7 +558,13 @@ fn ssm_keyring_and_refusals() {
         (400, json!({"error": "NotEncrypted"}))
     );
     // A ciphertext tampered with (one base64 character inside the message flipped).
-    let at = form.find("card_number=").unwrap() + "card_number=".len() + 300;
+    // (A letter or digit, not part of a `%2B`-style escape: flipping that would make the value
+    // stop being base64, a different refusal.)
+    let start = form.find("card_number=").unwrap() + "card_number=".len() + 300;
+    let bytes = form.as_bytes();
+    let at = (start..form.len())
+        .find(|&i| bytes[i].is_ascii_alphanumeric() && bytes[i - 1] != b'%' && bytes[i - 2] != b'%')
+        .unwrap();
     let flipped = if &form[at..=at] == "A" { "B" } else { "A" };
     let tampered = format!("{}{flipped}{}", &form[..at], &form[at + 1..]);
     let (status, body) = f.invoke(&rest_event(&tampered, FORM));

@@ -225,6 +225,7 @@ impl AwsBackend {
         &self,
         function: &str,
         description: &str,
+        code_sha256: &str,
     ) -> StoreResult<Option<EdgeVersion>> {
         let mut marker: Option<String> = None;
         loop {
@@ -236,10 +237,11 @@ impl AwsBackend {
                 .send()
                 .await
                 .map_err(|e| sdk_err("list edge function versions", &e))?;
-            let found = page
-                .versions()
-                .iter()
-                .find(|v| v.description() == Some(description) && v.version() != Some("$LATEST"));
+            let found = page.versions().iter().find(|v| {
+                v.description() == Some(description)
+                    && v.code_sha256() == Some(code_sha256)
+                    && v.version() != Some("$LATEST")
+            });
             if let Some(v) = found {
                 return Ok(Some(EdgeVersion {
                     function: function.to_owned(),
@@ -294,14 +296,22 @@ impl AwsBackend {
 fn set_origin_request(
     lambdas: &mut Option<aws_sdk_cloudfront::types::LambdaFunctionAssociations>,
     version_arn: &str,
+    distribution_id: &str,
+    path_pattern: &str,
 ) -> StoreResult<bool> {
-    use aws_sdk_cloudfront::types::{
-        EventType, LambdaFunctionAssociation, LambdaFunctionAssociations,
-    };
+    use aws_sdk_cloudfront::types::{EventType, LambdaFunctionAssociations};
     let mut items = lambdas
         .as_ref()
         .map(|l| l.items().to_vec())
         .unwrap_or_default();
+    let refuse = |message: String| StoreError::Refused {
+        what: "associate edge function".into(),
+        code: "NoSuchOriginRequestFunction".into(),
+        message,
+    };
+    let function = version_arn
+        .rsplit_once(':')
+        .map_or(version_arn, |(head, _)| head);
     match items
         .iter_mut()
         .find(|a| a.event_type == EventType::OriginRequest)
@@ -309,18 +319,22 @@ fn set_origin_request(
         Some(a) if a.lambda_function_arn == version_arn && a.include_body == Some(true) => {
             return Ok(false)
         }
+        // A mistyped function or path pattern must not unhook the signer that runs there.
+        Some(a) if !crate::backend::edge_version_of(&a.lambda_function_arn, function) => {
+            return Err(refuse(format!(
+                "behavior {path_pattern:?} of {distribution_id} runs {} on origin requests, not {function}",
+                a.lambda_function_arn
+            )))
+        }
         Some(a) => {
             version_arn.clone_into(&mut a.lambda_function_arn);
             a.include_body = Some(true);
         }
-        None => items.push(
-            LambdaFunctionAssociation::builder()
-                .lambda_function_arn(version_arn)
-                .event_type(EventType::OriginRequest)
-                .include_body(true)
-                .build()
-                .map_err(|e| StoreError::Invalid(format!("lambda association: {e}")))?,
-        ),
+        None => {
+            return Err(refuse(format!(
+                "behavior {path_pattern:?} of {distribution_id} runs no function on origin requests: deploy the edge signer there first"
+            )))
+        }
     }
     let quantity = i32::try_from(items.len())
         .map_err(|_| StoreError::Invalid("too many lambda associations".into()))?;
@@ -342,7 +356,11 @@ where
 {
     let code = e.code().unwrap_or_default();
     let message = e.message().unwrap_or_default();
-    if code == "PreconditionFailed" {
+    // Lambda: an update in progress (retry later), code that changed under us.
+    if code == "ResourceConflictException" || code == "TooManyRequestsException" {
+        return StoreError::Busy(format!("{what}: AWS answered {code}: {message}; retry"));
+    }
+    if code == "PreconditionFailed" || code == "PreconditionFailedException" {
         return StoreError::PreconditionFailed {
             kind: "object",
             id: what.to_owned(),
@@ -721,10 +739,15 @@ impl Backend for AwsBackend {
     ) -> StoreResult<(EdgeVersion, bool)> {
         crate::rules::edge_function_name(function)?;
         self.block(async {
-            if let Some(found) = self.find_edge_version(function, description).await? {
+            let code_sha256 = crate::backend::edge_code_sha256(zip);
+            if let Some(found) = self
+                .find_edge_version(function, description, &code_sha256)
+                .await?
+            {
                 return Ok((found, false));
             }
-            let code_sha256 = crate::backend::edge_code_sha256(zip);
+            // An update already in progress (another deploy) would refuse ours.
+            self.wait_function_updated(function).await?;
             self.lambda
                 .update_function_code()
                 .function_name(function)
@@ -766,7 +789,7 @@ impl Backend for AwsBackend {
             path_pattern,
             "the edge function version is associated",
             |_, lambdas| {
-                changed = set_origin_request(lambdas, version_arn)?;
+                changed = set_origin_request(lambdas, version_arn, distribution_id, path_pattern)?;
                 Ok(changed)
             },
         )?;

@@ -28,6 +28,12 @@ use self::state::{
 
 use self::fs::{check_private_dir, write_atomic, FileLock};
 use crate::backend::{edge_code_sha256, Backend, RotationGuard, StatusChange};
+
+/// Whether two version ARNs are versions of one function.
+fn same_function(a: &str, b: &str) -> bool {
+    let unqualified = |s: &str| s.rsplit_once(':').map_or(s, |(head, _)| head).to_owned();
+    unqualified(a) == unqualified(b)
+}
 use crate::error::{StoreError, StoreResult};
 use crate::ledger::KeyringEdits as _;
 use crate::model::{
@@ -536,11 +542,11 @@ impl Backend for LocalStore {
         rules::edge_function_name(function)?;
         let code_sha256 = edge_code_sha256(zip);
         self.change(|state| {
-            if let Some(v) = state
-                .edge_versions
-                .iter()
-                .find(|v| v.function == function && v.description == description)
-            {
+            if let Some(v) = state.edge_versions.iter().find(|v| {
+                v.function == function
+                    && v.description == description
+                    && v.code_sha256 == code_sha256
+            }) {
                 return Ok((v.clone(), false));
             }
             let number = state
@@ -591,6 +597,16 @@ impl Backend for LocalStore {
                 .find(|a| a.distribution_id == distribution_id && a.path_pattern == path_pattern);
             match slot {
                 Some(a) if a.version_arn == version_arn => Ok(false),
+                Some(a) if !same_function(&a.version_arn, version_arn) => {
+                    Err(StoreError::Refused {
+                        what: "associate edge function".into(),
+                        code: "OtherFunction".into(),
+                        message: format!(
+                            "the behavior runs {} on origin requests, not a version of this function",
+                            a.version_arn
+                        ),
+                    })
+                }
                 Some(a) => {
                     version_arn.clone_into(&mut a.version_arn);
                     Ok(true)

@@ -186,7 +186,7 @@ pub fn retire_now(
         let ring = b.load_keyring(&provider).map_err(prep)?;
         for k in &ring.keys {
             // A rotation in progress needs both its keys: the pending new one, and the old one
-            // edges may still encrypt with while the profile change spreads (its step 5, which
+            // edges may still encrypt with while the profile change spreads (its step 6, which
             // starts the grace period, has not run yet).
             if let (KeyStatus::Pending, Some(note)) = (k.status, &k.rotation) {
                 if k.key_name == key_name || note.replaces == key_name {

@@ -71,6 +71,21 @@ pub struct EdgeKey<'a> {
     pub key_name: &'a str,
     /// `PUBLIC KEY` PEM.
     pub public_key_pem: &'a str,
+    /// The profile's form-field patterns, as it is now.
+    pub field_patterns: &'a [String],
+}
+
+/// The description of the edge function version made for `key`: a rerun finds its own
+/// version by it (and by its code). Lambda allows 256 characters.
+fn edge_description(profile: &str, key: &str) -> Result<String, StoreError> {
+    let d = format!("fle: profile {profile}, key {key}");
+    if d.len() > 256 {
+        return Err(StoreError::Invalid(format!(
+            "profile and key names too long for an edge function version's description ({} > 256 characters)",
+            d.len()
+        )));
+    }
+    Ok(d)
 }
 
 /// What `rotate` did.
@@ -161,7 +176,23 @@ pub fn rotate(
             log.note(&[GenerateKeyPair, StorePrivateKey], Outcome::AlreadyDone);
             resume(p, req.now)
         }
-        None if already_finished(&before, req) => return Ok(finished(&before, req, log)),
+        None if already_finished(&before, req) => {
+            let mut report = finished(&before, req, log);
+            // The edge is checked (and deployed, if it is not) again: the run that finished may
+            // have had no edge flags, or the association may have been changed since.
+            if req.edge.is_some() && !req.dry_run {
+                let started = resume_current(&before, req.now).map_err(prep)?;
+                let mut log = Log::new(on_step);
+                let (edge_version, _) = deploy_edge(b, req, &started, &before, &mut log)?;
+                for record in log.records {
+                    if let Some(r) = report.steps.iter_mut().find(|r| r.step == record.step) {
+                        r.outcome = record.outcome;
+                    }
+                }
+                report.edge_version = edge_version;
+            }
+            return Ok(report);
+        }
         None => match start(b, &before, req, &mut log)? {
             Ok(started) => started,
             Err(report) => return Ok(report),
@@ -205,9 +236,10 @@ pub fn rotate(
         });
     }
     let deployed_at = edge_version.as_ref().map(|_| SystemTime::now());
-    finish(b, &before, req, &started, deployed_at, &mut log)?;
+    let retire_after = finish(b, &before, req, &started, deployed_at, &mut log)?;
     Ok(RotateReport {
         edge_version,
+        retire_after: retire_after.unwrap_or_else(|| before.retire_after.clone()),
         ..report(log, new_pk_id)
     })
 }
@@ -236,6 +268,7 @@ fn read(b: &dyn Backend, req: &RotateRequest<'_>) -> Result<Before, StepError> {
                 crate::model::EDGE_MARK
             ))))
         }
+        (true, Some(edge)) => rules::edge_function_name(edge.function).map_err(prep)?,
         (false, Some(_)) => {
             return Err(prep(StoreError::Invalid(format!(
                 "profile {:?} is not encrypted at the edge (no {} in its comment; `fle edge package --encrypt` marks it): CloudFront encrypts it",
@@ -311,7 +344,23 @@ fn resume(p: &KeyEntry, now: SystemTime) -> Started {
     }
 }
 
-/// The same command already ran to the end (e.g. killed after step 5).
+/// The finished rotation's key as a started one, for the edge deployment of a rerun.
+fn resume_current(before: &Before, now: SystemTime) -> Result<Started, StoreError> {
+    let name = before.current.config.name.clone();
+    let entry = before.ring.get(&name).ok_or_else(|| StoreError::NotFound {
+        kind: "private key",
+        id: name.clone(),
+    })?;
+    Ok(Started {
+        new_name: name,
+        old_name: String::new(),
+        stored: entry.private_key_pem.clone(),
+        resumed: true,
+        stored_at: now,
+    })
+}
+
+/// The same command already ran to the end (e.g. killed after step 6).
 fn already_finished(before: &Before, req: &RotateRequest<'_>) -> bool {
     let current = &before.current.config.name;
     req.new_key_name.as_deref() == Some(current.as_str())
@@ -376,6 +425,9 @@ fn start(
         None => super::default_key_name(req.profile, req.now),
     };
     rules::key_name(&name).map_err(prep)?;
+    if req.edge.is_some() {
+        edge_description(req.profile, &name).map_err(prep)?;
+    }
     if before.ring.get(&name).is_some() || before.keys.iter().any(|k| k.config.name == name) {
         return Err(prep(StoreError::AlreadyExists { kind: "key", name }));
     }
@@ -548,14 +600,14 @@ fn deploy_edge(
         provider_id: &before.entity.provider_id,
         key_name: &started.new_name,
         public_key_pem: &public_pem,
+        field_patterns: &before.entity.field_patterns,
     })
     .map_err(|e| {
         s5(StoreError::Invalid(format!(
             "building the edge package: {e}"
         )))
     })?;
-    // A rerun finds the version it published by this description.
-    let description = format!("fle: profile {}, key {}", req.profile, started.new_name);
+    let description = edge_description(req.profile, &started.new_name).map_err(s5)?;
     let (version, published) = b
         .publish_edge_version(edge.function, &zip, &description)
         .map_err(s5)?;
@@ -581,11 +633,12 @@ fn finish(
     started: &Started,
     deployed_at: Option<SystemTime>,
     log: &mut Log<'_, RotateStep>,
-) -> Result<(), StepError> {
+) -> Result<Option<String>, StepError> {
     if req.dry_run {
         log.note(&[MarkOldPrevious], Outcome::Planned);
-        return Ok(());
+        return Ok(None);
     }
+    let mut retire_after = None;
     let mut changes = vec![StatusChange {
         key_name: started.new_name.clone(),
         status: KeyStatus::Current,
@@ -597,10 +650,11 @@ fn finish(
             .and_then(|t| t.checked_add(req.grace))
             .and_then(crate::time::rfc3339_ceil)
             .filter(|t| *t > before.retire_after);
+        retire_after = Some(after_deploy.unwrap_or_else(|| before.retire_after.clone()));
         changes.push(StatusChange {
             key_name: started.old_name.clone(),
             status: KeyStatus::Previous,
-            retire_after: Some(after_deploy.unwrap_or_else(|| before.retire_after.clone())),
+            retire_after: retire_after.clone(),
             rotation: None,
         });
     }
@@ -608,5 +662,5 @@ fn finish(
         .map_err(|e| StepError::at(MarkOldPrevious, e))?;
     // The last step: stopping after it changes nothing.
     let _: ControlFlow<()> = log.mark(MarkOldPrevious, Outcome::Done);
-    Ok(())
+    Ok(retire_after)
 }
