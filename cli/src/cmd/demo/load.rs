@@ -273,9 +273,11 @@ fn rotate_in_turn(
         }
         std::thread::sleep(args.propagation);
     }
-    // The last grace periods end: retire what is due, with traffic still flowing.
+    // The last grace periods end: retire what is due, with traffic still flowing. (Retire-after
+    // times are rounded up to the second: the last key can be due up to a second after its
+    // grace; waiting only the grace made the count flaky.)
     if args.key_rotations > 0 {
-        std::thread::sleep(grace + Duration::from_millis(100));
+        std::thread::sleep(grace + Duration::from_millis(1100));
         retire(&mut events, &mut retired)?;
     }
     Ok((events, retired))
