@@ -216,6 +216,23 @@ pub fn config_body(cfg: &ConfigBody) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A Lambda function name or ARN (unqualified): letters, digits, `-`, `_`, and `:` of an ARN,
+/// 1 to 140 characters. The local keystore also makes a file name of it, so no `/` or `.`.
+pub fn edge_function_name(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 140
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "edge function {name:?}: expected a Lambda function name or ARN (letters, digits, - _ :)"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,22 +307,5 @@ mod tests {
             let common = names.iter().any(|n| matches(&p, n) && matches(&q, n));
             proptest::prop_assert_eq!(patterns_overlap(&p, &q), common);
         }
-    }
-}
-
-/// A Lambda function name or ARN (unqualified): letters, digits, `-`, `_`, and `:` of an ARN,
-/// 1 to 140 characters. The local keystore also makes a file name of it, so no `/` or `.`.
-pub fn edge_function_name(name: &str) -> Result<(), StoreError> {
-    let ok = !name.is_empty()
-        && name.len() <= 140
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "edge function {name:?}: expected a Lambda function name or ARN (letters, digits, - _ :)"
-        )))
     }
 }
