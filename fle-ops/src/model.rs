@@ -67,6 +67,13 @@ impl ProfileConfig {
     pub fn edge_encrypted(&self) -> bool {
         self.comment.contains(EDGE_MARK)
     }
+
+    /// Adds [`EDGE_MARK`] to the comment unless it is there (the caller checks the length).
+    pub fn mark_edge_encrypted(&mut self) {
+        if !self.edge_encrypted() {
+            self.comment = format!("{} {EDGE_MARK}", self.comment).trim().to_owned();
+        }
+    }
 }
 
 /// `FieldLevelEncryptionProfile`.

@@ -278,6 +278,16 @@ fn package_without_wasm_uses_the_module_built_into_fle_anywhere() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `out`, which must have succeeded (else its stderr is the failure).
+fn ok(out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Runs `fle` with a keystore.
 fn fle(home: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new(fle_bin())
@@ -295,14 +305,6 @@ fn encrypt_package_carries_the_profile_and_its_handler_encrypts_what_the_keyring
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let home = dir.join("keystore");
-    let ok = |out: std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
     ok(fle(
         &home,
         &[
@@ -472,14 +474,6 @@ fn rotating_an_edge_encrypted_profile_publishes_a_package_with_the_new_key() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let home = dir.join("keystore");
-    let ok = |out: std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
     ok(fle(
         &home,
         &["keys", "generate", "--name", "k1", "--provider", "spa"],

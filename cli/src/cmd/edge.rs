@@ -471,9 +471,7 @@ impl Marker {
             return Ok(());
         }
         let mut cfg = p.config.clone();
-        cfg.comment = format!("{} {}", cfg.comment, fle_ops::model::EDGE_MARK)
-            .trim()
-            .to_owned();
+        cfg.mark_edge_encrypted();
         if cfg.comment.len() > fle_ops::rules::MAX_COMMENT_LEN {
             return Err(Failure::usage(anyhow!(
                 "edge package --encrypt: profile {}'s comment leaves no room for {} (128 characters at most): shorten it with `fle profiles update --comment`",

@@ -404,10 +404,8 @@ fn update(a: UpdateArgs) -> CmdResult {
         cfg.comment.clone_from(c);
         // The edge marker is not the user's to lose with a new comment: without it a rotation
         // would leave the edge encrypting with a key `keys retire` then deletes.
-        if p.config.edge_encrypted() && !cfg.edge_encrypted() {
-            cfg.comment = format!("{} {}", cfg.comment, fle_ops::model::EDGE_MARK)
-                .trim()
-                .to_owned();
+        if p.config.edge_encrypted() {
+            cfg.mark_edge_encrypted();
         }
     }
     check(ctx, rules::profile_config(&cfg))?;

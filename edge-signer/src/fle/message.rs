@@ -267,7 +267,8 @@ impl MessageWriter {
         let mut seq: u32 = 1;
         for chunk in chunks.by_ref() {
             out.extend_from_slice(&seq.to_be_bytes());
-            seal_frame(&aead, &mut out, &message_id, seq, FRAME_AAD, chunk)?;
+            out.extend_from_slice(&frame_iv(seq));
+            seal(&aead, &mut out, &message_id, seq, FRAME_AAD, chunk)?;
             seq = seq.checked_add(1).ok_or(MessageError::CryptoFailed)?;
         }
         let last = chunks.remainder();
@@ -287,19 +288,6 @@ impl MessageWriter {
 
 fn failed<E>(_: E) -> MessageError {
     MessageError::CryptoFailed
-}
-
-/// A non-final frame: IV, then the sealed content and tag.
-fn seal_frame(
-    aead: &Aes256Gcm,
-    out: &mut Vec<u8>,
-    message_id: &[u8],
-    seq: u32,
-    kind: &[u8],
-    chunk: &[u8],
-) -> Result<(), MessageError> {
-    out.extend_from_slice(&frame_iv(seq));
-    seal(aead, out, message_id, seq, kind, chunk)
 }
 
 /// Appends `chunk` encrypted under the frame's IV and body AAD, then its tag.

@@ -29,6 +29,16 @@ use self::state::{
 use self::fs::{check_private_dir, write_atomic, FileLock};
 use crate::backend::{edge_code_sha256, Backend, RotationGuard, StatusChange};
 
+/// A distribution id as CloudFront makes them: letters and digits.
+fn check_distribution_id(distribution_id: &str) -> StoreResult<()> {
+    if distribution_id.is_empty() || !distribution_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(StoreError::Invalid(format!(
+            "distribution id {distribution_id:?} must be letters and digits"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether two version ARNs are versions of one function.
 fn same_function(a: &str, b: &str) -> bool {
     let unqualified = |s: &str| s.rsplit_once(':').map_or(s, |(head, _)| head).to_owned();
@@ -475,12 +485,7 @@ impl Backend for LocalStore {
         path_pattern: &str,
         config_id: Option<&str>,
     ) -> StoreResult<Attachment> {
-        if distribution_id.is_empty() || !distribution_id.chars().all(|c| c.is_ascii_alphanumeric())
-        {
-            return Err(StoreError::Invalid(format!(
-                "distribution id {distribution_id:?} must be letters and digits"
-            )));
-        }
+        check_distribution_id(distribution_id)?;
         self.change(|state| {
             let before = state
                 .attachments
@@ -578,12 +583,7 @@ impl Backend for LocalStore {
         path_pattern: &str,
         version_arn: &str,
     ) -> StoreResult<bool> {
-        if distribution_id.is_empty() || !distribution_id.chars().all(|c| c.is_ascii_alphanumeric())
-        {
-            return Err(StoreError::Invalid(format!(
-                "distribution id {distribution_id:?} must be letters and digits"
-            )));
-        }
+        check_distribution_id(distribution_id)?;
         self.change(|state| {
             if !state.edge_versions.iter().any(|v| v.arn == version_arn) {
                 return Err(StoreError::NotFound {
